@@ -1,0 +1,636 @@
+"""Audio file I/O: streaming reader, stems, resampling, atomic writer, clip modes.
+
+Arrays are ``np.float32`` of shape ``(samples, channels)``; the sample rate
+travels beside the array.  Reading goes through soundfile (libsndfile) where
+it can (WAV, FLAC, OGG, MP3) and through an ``ffmpeg`` pipe otherwise (M4A,
+AAC, MP4, ``.stem.mp4``).  Files are decoded block by block, so memory stays
+bounded however long the file is.
+
+Policies users rely on:
+
+* **Non-finite samples** (NaN/Inf, possible only in float files) are rejected
+  with :class:`~tfsep.errors.AudioError` naming the time of the first one:
+  silently zeroing them would hide a broken file and poison every STFT frame
+  around it.
+* **Downmix**: a 6-channel file is taken as 5.1 in WAV/ffmpeg order
+  (FL FR FC LFE BL BR) and folded ITU-style, ``L = FL + .707 FC + .707 BL``
+  (``R`` alike), LFE dropped, divided by 2.414 so full scale stays full scale;
+  any other layout with more than two channels gives ``L`` = mean of the
+  even-numbered channels and ``R`` = mean of the odd-numbered ones.  Either
+  way a ``UserWarning`` says so once per reader.  Mono output is the mean of
+  the stereo result; mono input is duplicated for stereo output.
+"""
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from tfsep.errors import AudioError, OutputError
+
+SUPPORTED_OUTPUT_CODECS = ("wav", "flac", "mp3", "ogg", "m4a")
+SUPPORTED_INPUT_EXTENSIONS = (
+    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
+    ".stem.mp4", ".aif", ".aiff",
+)
+CLIP_MODES = ("rescale", "clamp", "none")
+STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
+RESAMPLE_QUALITY = "HQ"
+
+_WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+_FLAC_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+# codec -> (ffmpeg encoder, ffmpeg muxer); the temp name has no usable extension
+_FFMPEG_ENCODERS = {"mp3": ("libmp3lame", "mp3"), "ogg": ("libvorbis", "ogg"),
+                    "m4a": ("aac", "ipod")}
+_SQRT1_2 = 0.70710677
+
+
+def _one_line(text, limit=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _require_tool(name, path, action):
+    exe = shutil.which(name)
+    if exe is None:
+        raise AudioError(f"{name} not found: install it (apt-get install ffmpeg) to {action} {path}")
+    return exe
+
+
+@functools.lru_cache(maxsize=4)
+def _ffmpeg_encoders(ffmpeg):
+    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
+                         text=True, timeout=60).stdout
+    return frozenset(line.split()[1] for line in out.splitlines()
+                     if len(line.split()) > 1 and line.startswith(" A"))
+
+
+def _ffmpeg_input(path):
+    # "file:" keeps names with ':' or a leading '-' from being read as protocols/options
+    return "file:" + os.path.abspath(path)
+
+
+# ----------------------------------------------------------------- metadata
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, before any resampling or channel mapping."""
+
+    sample_rate: int
+    channels: int
+    frames: "int | None"  # None when the container does not say (ffmpeg estimate failed)
+    duration: "float | None"  # seconds
+    backend: str  # "soundfile" or "ffmpeg"
+    streams: int = 1  # audio streams in the file (5 for a .stem.mp4)
+
+
+def _check_file(path):
+    if not os.path.exists(path):
+        raise AudioError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if os.path.getsize(path) == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied")
+
+
+# Leading bytes of the formats handed to libsndfile.  Anything else goes to
+# ffprobe, which reads these too: the sniff only spares us libsndfile's MP3
+# fallback, which prints resync notes to stderr for any non-audio file.
+_SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"riff", b"fLaC", b"OggS", b"FORM", b"ID3",
+                  b".snd", b"caff")
+
+
+def _looks_like_sndfile(path):
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head.startswith(_SNDFILE_MAGIC) or (
+        len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # bare MPEG audio sync
+
+
+def _probe(path, stream=0, ffprobe_only=False):
+    _check_file(path)
+    if stream == 0 and not ffprobe_only and _looks_like_sndfile(path):
+        try:
+            i = sf.info(path)
+            if i.samplerate > 0 and i.channels > 0:
+                frames = int(i.frames) if 0 <= i.frames < 2**62 else None
+                return AudioInfo(int(i.samplerate), int(i.channels), frames,
+                                 None if frames is None else frames / i.samplerate, "soundfile")
+        except (RuntimeError, TypeError, ValueError):
+            pass  # not a libsndfile format: ask ffprobe
+    ffprobe = _require_tool("ffprobe", path, "read")
+    cmd = [ffprobe, "-v", "error", "-show_entries",
+           "stream=codec_type,sample_rate,channels,duration:format=duration",
+           "-of", "json", _ffmpeg_input(path)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        meta = json.loads(res.stdout or "{}")
+    except (subprocess.TimeoutExpired, ValueError) as e:
+        raise AudioError(f"{path}: ffprobe could not read it ({_one_line(e)})") from None
+    streams = [s for s in meta.get("streams", []) if s.get("codec_type") == "audio"]
+    if res.returncode != 0 or not streams:
+        err = res.stderr.replace(_ffmpeg_input(path) + ": ", "").strip()
+        why = _one_line(err.splitlines()[-1]) if err else "no audio stream"
+        raise AudioError(f"{path}: not a readable audio file ({why}); "
+                         "expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4")
+    if stream >= len(streams) and not ffprobe_only:
+        raise AudioError(f"{path}: has {len(streams)} audio stream(s), stream {stream} was asked for")
+    s = streams[min(stream, len(streams) - 1)]
+    rate, channels = int(s.get("sample_rate") or 0), int(s.get("channels") or 0)
+    if rate <= 0 or channels <= 0:
+        raise AudioError(f"{path}: corrupt audio stream (sample rate {rate}, {channels} channels)")
+    duration = s.get("duration") or meta.get("format", {}).get("duration")
+    duration = float(duration) if duration not in (None, "N/A") else None
+    frames = None if duration is None else int(round(duration * rate))
+    return AudioInfo(rate, channels, frames, duration, "ffmpeg", len(streams))
+
+
+def audio_info(path):
+    """Sample rate, channels, length and backend of an audio file, without decoding it."""
+    return _probe(os.fspath(path))
+
+
+# -------------------------------------------------------------------- reader
+
+def _remix(x, channels):
+    """Map (n, c_in) to (n, channels); see the module docstring for the rule."""
+    c_in = x.shape[1]
+    if c_in == channels:
+        return x
+    if c_in > 2:
+        if c_in == 6:
+            c = _SQRT1_2 * x[:, 2]
+            x = np.stack([x[:, 0] + c + _SQRT1_2 * x[:, 4], x[:, 1] + c + _SQRT1_2 * x[:, 5]],
+                         axis=1) / np.float32(1 + 2 * _SQRT1_2)
+        else:
+            x = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
+        if channels == 2:
+            return np.ascontiguousarray(x, dtype=np.float32)
+    if channels == 1:
+        return x.mean(axis=1, keepdims=True, dtype=np.float32)
+    return np.ascontiguousarray(np.repeat(x, channels, axis=1), dtype=np.float32)  # mono -> stereo
+
+
+def _out_frames(n, rate_in, rate_out):
+    return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
+
+
+class AudioReader:
+    """A file opened for block-wise reading; create it with :func:`open_audio`.
+
+    Attributes: ``path``, ``sample_rate`` and ``channels`` (of the output),
+    ``source_sample_rate``, ``source_channels``, ``frames`` (output frames
+    expected after offset/duration/resampling, or None if unknown), ``backend``.
+    """
+
+    def __init__(self, path, info, sample_rate, channels, offset, duration, stream):
+        self.path = path
+        self.backend = info.backend
+        self.source_sample_rate = info.sample_rate
+        self.source_channels = info.channels
+        self.sample_rate = int(sample_rate or info.sample_rate)
+        self.channels = int(channels or info.channels)
+        self._stream = stream
+        self._start = int(round(offset * info.sample_rate))
+        self._limit = None if duration is None else max(1, int(round(duration * info.sample_rate)))
+        self._proc = None
+        self._file = None
+        self._closed = False
+        n = None
+        if info.frames is not None:
+            n = max(0, info.frames - self._start)
+            if self._limit is not None:
+                n = min(n, self._limit)
+            # ffprobe's frame count is an estimate; only soundfile's is exact enough to refuse early
+            if n == 0 and (info.backend == "soundfile" or offset > 0):
+                if info.frames == 0:
+                    raise AudioError(f"{path}: contains no audio samples (0 frames)")
+                raise AudioError(f"{path}: nothing to read: offset {offset:.3f} s is at or past "
+                                 f"the end ({info.frames / info.sample_rate:.3f} s)")
+        elif self._limit is not None:
+            n = self._limit
+        self.frames = None if n is None else _out_frames(n, self.source_sample_rate, self.sample_rate)
+        if self.source_channels > 2 and self.channels < self.source_channels:
+            warnings.warn(f"{path}: {self.source_channels} channels downmixed to {self.channels} "
+                          "(5.1: ITU fold-down without LFE; otherwise even->L, odd->R)",
+                          UserWarning, stacklevel=3)
+
+    # context manager -------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        """Stop decoding: close the file, kill and reap any ffmpeg process."""
+        self._closed = True
+        self._release()
+
+    def _release(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.err.close()
+
+    # decoding ---------------------------------------------------------------
+    def _source_blocks(self, n):
+        """Yield float32 (m, source_channels) blocks at the source rate."""
+        remaining = self._limit
+        if self.backend == "soundfile":
+            self._file = sf.SoundFile(self.path)
+            if self._start:
+                self._file.seek(self._start)
+            while remaining is None or remaining > 0:
+                want = n if remaining is None else min(n, remaining)
+                x = self._file.read(want, dtype="float32", always_2d=True)
+                if len(x) == 0:
+                    break
+                if remaining is not None:
+                    remaining -= len(x)
+                yield x
+            return
+        ffmpeg = _require_tool("ffmpeg", self.path, "read")
+        rate, ch = self.source_sample_rate, self.source_channels
+        # Codecs with overlapping frames (AAC, MP3) decode garbage for the first
+        # frame after a seek: seek 0.1 s early and drop the pre-roll ourselves.
+        pre_start = max(0, self._start - rate // 10)
+        skip = self._start - pre_start
+        cmd = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error"]
+        if pre_start:
+            cmd += ["-ss", f"{pre_start / rate:.6f}"]  # before -i: seek, don't decode
+        cmd += ["-i", _ffmpeg_input(self.path), "-map", f"0:a:{self._stream}", "-vn"]
+        if self._limit is not None:
+            cmd += ["-t", f"{(self._limit + skip + 64) / rate:.6f}"]  # exact cut below
+        cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(ch), "-ar", str(rate), "-"]
+        err = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg can't block on it
+        self._proc = proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=err)
+        proc.err = err
+        frame_bytes = 4 * ch
+        produced = 0
+        while remaining is None or remaining > 0:
+            want = skip + (n if remaining is None else min(n, remaining))
+            data = proc.stdout.read(want * frame_bytes)
+            m = len(data) // frame_bytes
+            if m == 0:
+                break
+            if skip:
+                dropped = min(skip, m)
+                skip -= dropped
+                data, m = data[dropped * frame_bytes:], m - dropped
+                if m == 0:
+                    continue
+            if remaining is not None:
+                remaining -= m
+            produced += m
+            yield np.frombuffer(data[: m * frame_bytes], dtype="<f4").reshape(m, ch).astype(np.float32)
+        if remaining is not None and remaining <= 0:
+            return  # we stopped reading; close() kills ffmpeg
+        if proc.wait() != 0 or produced == 0:
+            proc.err.seek(0)
+            err = proc.err.read().decode("utf-8", "replace").strip().splitlines()
+            if proc.returncode != 0 or err:
+                why = _one_line(err[-1]) if err else f"ffmpeg exit status {proc.returncode}"
+                raise AudioError(f"{self.path}: cannot decode audio ({why})")
+
+    def blocks(self, block_frames=65536):
+        """Yield float32 ``(n, channels)`` blocks at ``sample_rate``.
+
+        Every block has ``block_frames`` frames except possibly the last.
+        Each call starts again from ``offset``.
+        """
+        if self._closed:
+            raise AudioError(f"{self.path}: reader is closed")
+        if block_frames < 1:
+            raise ValueError(f"block_frames must be >= 1, got {block_frames}")
+        self._release()
+        src_rate, out_rate = self.source_sample_rate, self.sample_rate
+        stream = (soxr.ResampleStream(src_rate, out_rate, self.channels, dtype="float32",
+                                      quality=RESAMPLE_QUALITY) if src_rate != out_rate else None)
+        src_block = max(1024, int(block_frames * src_rate / out_rate))
+        pending, pending_n, seen = [], 0, 0
+        try:
+            for x in self._source_blocks(src_block):
+                finite = np.isfinite(x).all(axis=1)
+                if not finite.all():
+                    t = (self._start + seen + int(np.argmin(finite))) / src_rate
+                    raise AudioError(f"{self.path}: contains non-finite samples (NaN or Inf) at "
+                                     f"{t:.3f} s; repair or re-export the file")
+                seen += len(x)
+                y = _remix(x, self.channels)
+                if stream is not None:
+                    y = stream.resample_chunk(y)
+                if len(y):
+                    pending.append(y)
+                    pending_n += len(y)
+                while pending_n >= block_frames:
+                    buf = np.concatenate(pending) if len(pending) > 1 else pending[0]
+                    yield buf[:block_frames]
+                    pending = [buf[block_frames:]]
+                    pending_n -= block_frames
+            if seen == 0:
+                raise AudioError(f"{self.path}: contains no audio samples"
+                                 + (" after the requested offset" if self._start else ""))
+            if stream is not None:
+                pending.append(stream.resample_chunk(
+                    np.zeros((0, self.channels), np.float32), last=True))
+            tail = np.concatenate(pending) if pending else np.zeros((0, self.channels), np.float32)
+            for i in range(0, len(tail), block_frames):
+                yield tail[i: i + block_frames]
+        except (sf.LibsndfileError, OSError) as e:
+            raise AudioError(f"{self.path}: read failed ({_one_line(e)})") from None
+        finally:
+            self._release()
+
+
+def _open(path, sample_rate, channels, offset, duration, stream):
+    path = os.fspath(path)
+    if sample_rate is not None and (int(sample_rate) != sample_rate or sample_rate <= 0):
+        raise AudioError(f"{path}: sample_rate must be a positive integer, got {sample_rate!r}")
+    if channels not in (None, 1, 2):
+        raise AudioError(f"{path}: channels must be 1, 2 or None (keep), got {channels!r}")
+    if offset is None or offset < 0:
+        raise AudioError(f"{path}: offset must be >= 0 seconds, got {offset!r}")
+    if duration is not None and not duration > 0:
+        raise AudioError(f"{path}: duration must be > 0 seconds, got {duration!r}")
+    return AudioReader(path, _probe(path, stream), sample_rate, channels, offset, duration, stream)
+
+
+def open_audio(path, sample_rate=None, channels=2, offset=0.0, duration=None):
+    """Open an audio file for streaming; validates it now, decodes on ``blocks()``.
+
+    Args:
+        sample_rate: output rate (soxr streaming resampler); None keeps the file's.
+        channels: 2 (stereo), 1 (mono) or None (keep the file's).
+        offset, duration: seconds; the part before ``offset`` is skipped, not decoded.
+    Raises:
+        AudioError: missing/empty/corrupt/non-audio file, nothing after offset,
+            non-finite samples (raised while reading).
+    """
+    return _open(path, sample_rate, channels, offset, duration, 0)
+
+
+def load(path, sample_rate=None, channels=2, offset=0.0, duration=None):
+    """Read a whole file (or the offset/duration slice): returns ``(waveform, sample_rate)``."""
+    with open_audio(path, sample_rate, channels, offset, duration) as reader:
+        blocks = list(reader.blocks(1 << 18))
+        return np.concatenate(blocks), reader.sample_rate
+
+
+def load_stems(path, sample_rate=None):
+    """Read a NI ``.stem.mp4``: returns ``({mixture, drums, bass, other, vocals}, sample_rate)``.
+
+    Stream K of the file is stem ``STEM_NAMES[K]`` (MUSDB18 order); all stems
+    are stereo and cut to the shortest one.
+    """
+    path = os.fspath(path)
+    info = _probe(path, ffprobe_only=True)  # libsndfile would not count streams
+    if info.streams < len(STEM_NAMES):
+        raise AudioError(f"{path}: not a stems file: {info.streams} audio stream(s), "
+                         f"expected {len(STEM_NAMES)} ({', '.join(STEM_NAMES)})")
+    stems, rate = {}, None
+    for k, name in enumerate(STEM_NAMES):
+        with _open(path, sample_rate, 2, 0.0, None, k) as reader:
+            stems[name] = np.concatenate(list(reader.blocks(1 << 18)))
+            rate = reader.sample_rate
+    n = min(len(w) for w in stems.values())
+    return {name: w[:n] for name, w in stems.items()}, rate
+
+
+def resample(waveform, orig_sr, target_sr):
+    """Resample a ``(samples, channels)`` (or 1-D) array with soxr, in one shot."""
+    x = np.asarray(waveform, dtype=np.float32)
+    if orig_sr <= 0 or target_sr <= 0:
+        raise AudioError(f"resample: sample rates must be > 0, got {orig_sr} -> {target_sr}")
+    if orig_sr == target_sr:
+        return x
+    if len(x) == 0:
+        return x.copy()
+    return soxr.resample(np.ascontiguousarray(x), orig_sr, target_sr,
+                         quality=RESAMPLE_QUALITY).astype(np.float32, copy=False)
+
+
+# -------------------------------------------------------------------- writer
+
+def apply_clip(block, mode, scale=1.0):
+    """Keep samples writable: ``rescale`` multiplies by ``scale``, ``clamp`` clips to [-1, 1].
+
+    ``rescale`` needs ``scale = 1 / max(peak, 1)`` computed over the whole track
+    by the caller (as :func:`save` does), so every block gets the same gain.
+    ``none`` leaves samples as they are: WAV float keeps them, but integer PCM
+    and lossy encoders clip (or wrap) anything beyond full scale.
+    """
+    x = np.asarray(block, dtype=np.float32)
+    if mode == "rescale":
+        return x * np.float32(scale) if scale != 1.0 else x
+    if mode == "clamp":
+        return np.clip(x, -1.0, 1.0)
+    if mode == "none":
+        return x
+    raise AudioError(f"unknown clip mode {mode!r}: use one of {', '.join(CLIP_MODES)}")
+
+
+def _codec_for(path, codec):
+    if codec is None:
+        codec = os.path.splitext(path)[1].lstrip(".").lower()
+    codec = str(codec).lower()
+    if codec not in SUPPORTED_OUTPUT_CODECS:
+        raise AudioError(f"{path}: cannot write codec {codec!r}: use one of "
+                         f"{', '.join(SUPPORTED_OUTPUT_CODECS)} (from the extension or codec=)")
+    return codec
+
+
+class AudioWriter:
+    """Stream blocks into a temp file beside ``path``; rename it to ``path`` on commit.
+
+    Use as a context manager: a clean exit commits, an exception aborts (temp
+    file removed, an existing ``path`` left untouched).  wav: PCM_16/PCM_24/
+    FLOAT for ``bit_depth`` 16/24/32; flac: 16/24; mp3/ogg/m4a: ffmpeg at
+    ``bitrate``.
+    """
+
+    def __init__(self, path, sample_rate, channels, codec=None, bit_depth=16, bitrate="320k"):
+        self.path = os.fspath(path)
+        self.codec = _codec_for(self.path, codec)
+        self.sample_rate, self.channels = int(sample_rate), int(channels)
+        if self.sample_rate <= 0 or self.channels <= 0:
+            raise AudioError(f"{self.path}: invalid sample rate {sample_rate} or channels {channels}")
+        self.frames_written = 0
+        self._sf = self._proc = self._tmp = None
+        self._done = False
+        subtype = None
+        if self.codec in ("wav", "flac"):
+            subtype = (_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES).get(bit_depth)
+            if subtype is None:
+                ok = sorted(_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES)
+                raise AudioError(f"{self.path}: {self.codec} cannot be written with bit depth "
+                                 f"{bit_depth}: use one of {ok}")
+        else:
+            ffmpeg = _require_tool("ffmpeg", self.path, "write")
+            encoder, muxer = _FFMPEG_ENCODERS[self.codec]
+            if encoder not in _ffmpeg_encoders(ffmpeg):
+                raise AudioError(f"{self.path}: this ffmpeg has no {encoder} encoder needed for "
+                                 f"{self.codec}; install a full ffmpeg build or write wav/flac")
+        if os.path.isdir(self.path):
+            raise OutputError(f"{self.path}: is a directory, cannot write audio there")
+        directory = os.path.dirname(os.path.abspath(self.path))
+        name = os.path.basename(self.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
+            os.close(fd)
+        except OSError as e:
+            raise OutputError(f"{self.path}: cannot write in {directory} ({e.strerror}); "
+                              "choose a writable output directory") from None
+        try:
+            if subtype is not None:
+                self._sf = sf.SoundFile(self._tmp, "w", self.sample_rate, self.channels,
+                                        subtype=subtype, format=self.codec.upper())
+            else:
+                cmd = [ffmpeg, "-hide_banner", "-v", "error", "-y", "-f", "f32le",
+                       "-ar", str(self.sample_rate), "-ac", str(self.channels), "-i", "pipe:0",
+                       "-c:a", encoder, "-b:a", str(bitrate), "-f", muxer, self._tmp]
+                err = tempfile.TemporaryFile()
+                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                              stderr=err)
+                self._proc.err = err
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, (RuntimeError, OSError)):
+                raise OutputError(f"{self.path}: cannot start writing ({_one_line(e)})") from None
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.commit()
+        return False
+
+    def __del__(self):
+        if getattr(self, "_done", True) is False:
+            self.abort()
+
+    def _ffmpeg_error(self):
+        self._proc.err.seek(0)
+        lines = self._proc.err.read().decode("utf-8", "replace").strip().splitlines()
+        return _one_line(lines[-1]) if lines else f"ffmpeg exit status {self._proc.returncode}"
+
+    def write(self, block):
+        """Append a ``(n, channels)`` float block (1-D allowed for mono)."""
+        if self._done:
+            raise AudioError(f"{self.path}: writer already committed or aborted")
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1 and self.channels == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise AudioError(f"{self.path}: block of shape {x.shape} does not match "
+                             f"(samples, {self.channels})")
+        if not np.isfinite(x).all():
+            raise AudioError(f"{self.path}: refusing to write non-finite samples (NaN or Inf)")
+        try:
+            if self._sf is not None:
+                self._sf.write(x)
+            else:
+                self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
+        except (BrokenPipeError, OSError, RuntimeError) as e:
+            why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None \
+                else _one_line(e)
+            self.abort()
+            raise OutputError(f"{self.path}: write failed ({why})") from None
+        self.frames_written += len(x)
+
+    def commit(self):
+        """Finish encoding and atomically move the file to ``path``."""
+        if self._done:
+            return
+        try:
+            if self._sf is not None:
+                self._sf.close()
+            else:
+                self._proc.stdin.close()
+                if self._proc.wait() != 0:
+                    raise OutputError(f"{self.path}: encoding failed ({self._ffmpeg_error()})")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it 0600
+            os.replace(self._tmp, self.path)
+        except OutputError:
+            self.abort()
+            raise
+        except (OSError, RuntimeError) as e:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot finish writing ({_one_line(e)})") from None
+        self._tmp = None
+        self._done = True
+        self._cleanup()
+
+    def _cleanup(self):
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            for f in (self._proc.stdin, self._proc.err):
+                try:
+                    f.close()
+                except (OSError, ValueError):
+                    pass
+            self._proc = None
+
+    def abort(self):
+        """Drop everything written; ``path`` is left as it was."""
+        self._done = True
+        if self._sf is not None:
+            try:
+                self._sf.close()
+            except (RuntimeError, OSError):
+                pass
+            self._sf = None
+        self._cleanup()
+        if self._tmp is not None:
+            try:
+                os.remove(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+
+def save(path, waveform, sample_rate, codec=None, bit_depth=16, bitrate="320k", clip="rescale"):
+    """Write a ``(samples, channels)`` array atomically; ``clip`` is rescale, clamp or none."""
+    if clip not in CLIP_MODES:
+        raise AudioError(f"{path}: unknown clip mode {clip!r}: use one of {', '.join(CLIP_MODES)}")
+    x = np.asarray(waveform, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise AudioError(f"{path}: waveform must be (samples, channels), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise AudioError(f"{path}: refusing to write non-finite samples (NaN or Inf)")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = 1.0 / max(peak, 1.0)
+    step = 1 << 16
+    with AudioWriter(path, sample_rate, x.shape[1], codec, bit_depth, bitrate) as writer:
+        for i in range(0, len(x), step):
+            writer.write(apply_clip(x[i: i + step], clip, scale))
