@@ -1,0 +1,158 @@
+"""Command line: ``tfsep separate``, ``tfsep models``.
+
+Thin: parse, call the library, print.  TensorFlow is imported inside the
+commands so ``tfsep --help`` stays fast.  Every ``TfsepError`` becomes one
+line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import TfsepError
+
+EXIT_FAILED = 1
+
+
+def _error(message: str) -> None:
+    click.echo(f"tfsep: error: {message}", err=True)
+
+
+def _quiet_tensorflow() -> None:
+    # TF's C++ start-up chatter (CPU features, oneDNN) is noise to a user.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parse_stems(value):
+    if not value:
+        return None
+    stems = [s.strip() for s in value.split(",") if s.strip()]
+    if not stems:
+        raise click.BadParameter("give stem names separated by commas, e.g. vocals,drums")
+    return stems
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tfsep")
+def main():
+    """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", "output_dir", default="separated", show_default=True, help="Output directory.")
+@click.option("-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]")
+@click.option(
+    "-f",
+    "--filename-template",
+    default="{track}/{stem}.{codec}",
+    show_default=True,
+    help="Output path inside OUTPUT; placeholders {track}, {stem}, {codec}, {folder}.",
+)
+@click.option("-c", "--codec", type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a"]), default="wav", show_default=True)
+@click.option("-b", "--bitrate", default="320k", show_default=True, help="Bitrate of mp3/ogg/m4a output.")
+@click.option("--bit-depth", type=click.Choice(["16", "24", "32"]), default="16", show_default=True, help="WAV/FLAC sample format (32 = float WAV).")
+@click.option(
+    "--clip",
+    type=click.Choice(["rescale", "clamp", "none"]),
+    default="rescale",
+    show_default=True,
+    help="rescale: scale all stems down together if any would clip; clamp: hard clip; none: leave as is.",
+)
+@click.option("--offset", type=float, default=0.0, show_default=True, help="Start reading at this many seconds.")
+@click.option("--duration", type=float, default=None, help="Separate only this many seconds (default: the whole file).")
+@click.option("--segment", type=float, default=None, help="Segment length in seconds (default: the model's T frames).")
+@click.option("--overlap", type=float, default=None, help="Overlap of segments as a fraction of a segment (default 0.25).")
+@click.option("--batch-size", type=int, default=None, help="Segments per model call.")
+@click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files (default: refuse).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_depth, clip, offset, duration, segment, overlap, batch_size, stems, as_json, overwrite, quiet):
+    """Separate audio files into stems.
+
+    Each INPUT (WAV, FLAC, OGG, MP3, M4A, AAC, .stem.mp4) gives one file per
+    stem under OUTPUT.  A file that fails is reported and the others go on;
+    the exit code is 1 if any failed.
+    """
+    _quiet_tensorflow()
+    stem_list = _parse_stems(stems)
+    if offset < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--offset")
+    if duration is not None and duration <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--duration")
+    try:
+        from .separator import Separator
+
+        sep = Separator(model, segment=segment, overlap=overlap, batch_size=batch_size, stems=stem_list)
+    except TfsepError as exc:
+        _error(str(exc))
+        sys.exit(EXIT_FAILED)
+    results = []
+    failed = 0
+    for path in inputs:
+        try:
+            summary = sep.separate_file(
+                path,
+                output_dir,
+                filename_template=filename_template,
+                codec=codec,
+                bitrate=bitrate,
+                bit_depth=int(bit_depth),
+                clip=clip,
+                offset=offset,
+                duration=duration,
+                overwrite=overwrite,
+                progress=not quiet and not as_json,
+            )
+            summary["status"] = "ok"
+            results.append(summary)
+            if not quiet and not as_json:
+                click.echo(
+                    f"{path}: {summary['duration']:.1f} s separated in {summary['seconds']:.1f} s "
+                    f"({summary['realtime_factor']:.1f}x real time) -> "
+                    + ", ".join(summary["outputs"].values()),
+                    err=True,
+                )
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one bad file must not stop the batch
+            failed += 1
+            message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
+            _error(message)
+            results.append({"input": path, "status": "failed", "error": message})
+    if as_json:
+        click.echo(json.dumps({"model": sep.config["name"], "stems": sep.stems, "results": results}, indent=2))
+    if failed:
+        if not as_json and len(inputs) > 1:
+            _error(f"{failed} of {len(inputs)} files failed")
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def models(as_json):
+    """List pretrained models, where each comes from, and whether it is present."""
+    from .pretrained import list_models
+
+    try:
+        rows = list_models()
+    except TfsepError as exc:
+        _error(str(exc))
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = "present" if row.get("present") else "not present"
+        click.echo(f"{row['name']:<10} {state:<12} {row.get('path') or '-'}")
+        click.echo(f"{'':<10} source: {row.get('source', '-')}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
