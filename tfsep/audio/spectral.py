@@ -68,11 +68,13 @@ class InverseSTFT(keras.layers.Layer):
         self.frame_length = int(frame_length)
         self.frame_step = int(frame_step)
 
-    def call(self, spec, length):
+    def call(self, spec, length=None):
         x = tf.transpose(spec, [0, 3, 1, 2])
         window_fn = tf.signal.inverse_stft_window_fn(self.frame_step, forward_window_fn=hann_window)
         wave = tf.signal.inverse_stft(x, self.frame_length, self.frame_step, window_fn=window_fn)
         wave = tf.transpose(wave, [0, 2, 1])
+        if length is None:
+            return wave
         return wave[:, :length, :]
 
     def get_config(self):
@@ -156,5 +158,5 @@ class SpectralSeparation:
         stems_spec = tf.cast(masks, spec.dtype) * spec[:, None]
         shape = tf.shape(stems_spec)
         flat = tf.reshape(stems_spec, [shape[0] * shape[1], shape[2], shape[3], shape[4]])
-        wave = self.istft(flat, length)
+        wave = self.istft(flat, length=length)
         return tf.reshape(wave, [shape[0], shape[1], length, shape[4]])

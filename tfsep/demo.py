@@ -1,0 +1,91 @@
+"""``make demo``: separate a real music excerpt with the default model and report how well it did.
+
+Uses the excerpt that the stempeg package ships (The Easton Ellises -
+"Falcon 69", 6 s, mixture + 4 stems, CC BY-NC-SA).  Its mixture stream is
+mastered and differs from the sum of its stems (~15 dB SNR), so the demo
+separates the exact sum of the stems, which is what the true stems are a
+decomposition of.  Runs ``tfsep separate`` as a user would, then scores the
+stems against the truth (global SDR) next to the oracle ratio mask.
+
+    python -m tfsep.demo [-o demo_output] [-m 2stems]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def falcon_path() -> Path:
+    import stempeg
+
+    path = Path(stempeg.__file__).parent / "data" / "The Easton Ellises - Falcon 69.stem.mp4"
+    if not path.exists():
+        sys.exit(f"tfsep demo: {path} not found (reinstall stempeg: pip install stempeg)")
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", default="demo_output")
+    ap.add_argument("-m", "--model", default="2stems")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .audio import io as audio_io
+    from .baselines.oracle import IdealRatioMask
+    from .config import load_config
+    from .evaluation.metrics import global_sdr
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    stems, sr = audio_io.load_stems(falcon_path())
+    mixture = stems["drums"] + stems["bass"] + stems["other"] + stems["vocals"]
+    mix_path = out / "falcon69_mixture.wav"
+    audio_io.save(mix_path, mixture, sr, bit_depth=32, clip="none")
+    print(f"demo input: {mix_path} ({len(mixture) / sr:.1f} s, sum of the 4 true stems of Falcon 69)")
+
+    tfsep = Path(sys.executable).with_name("tfsep")
+    cmd = [str(tfsep) if tfsep.exists() else "tfsep", "separate", str(mix_path), "-o", str(out), "-m", args.model,
+           "--bit-depth", "32", "--clip", "none", "--overwrite"]
+    print("$ " + " ".join(cmd[1:] if cmd[0].endswith("tfsep") else cmd))
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+
+    names = load_config(args.model)["stems"] if not Path(args.model).exists() else load_config(Path(args.model))["stems"]
+    if set(names) == {"vocals", "accompaniment"}:
+        truth = {"vocals": stems["vocals"], "accompaniment": stems["drums"] + stems["bass"] + stems["other"]}
+    else:
+        truth = {s: stems[s] for s in names if s in stems}
+    estimates = {s: audio_io.load(out / "falcon69_mixture" / f"{s}.wav", channels=2)[0] for s in truth}
+    oracle = IdealRatioMask(truth, sr, power=1).separate(mixture, sr)
+
+    lines = [
+        "# tfsep demo report",
+        "",
+        f"Input: Falcon 69 excerpt ({len(mixture) / sr:.1f} s), sum of its true stems. Model: `{args.model}`.",
+        f"`tfsep separate` wall time including model load: {wall:.1f} s.",
+        "",
+        "| stem | tfsep SDR (dB) | oracle ratio mask SDR (dB) |",
+        "|---|---|---|",
+    ]
+    for s in truth:
+        n = min(len(truth[s]), len(estimates[s]))
+        lines.append(f"| {s} | {global_sdr(truth[s][:n], estimates[s][:n]):.2f} | {global_sdr(truth[s], oracle[s]):.2f} |")
+    lines += ["", "SDR: global (MDX) definition, 10 log10 ||s||^2 / ||s - s_hat||^2.",
+              f"Stems: {out / 'falcon69_mixture'}/"]
+    report = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(report, encoding="utf-8")
+    print()
+    print(report)
+    print(f"report written to {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

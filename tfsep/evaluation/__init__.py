@@ -1,0 +1,1 @@
+"""Scoring separation results: BSS Eval (museval) and the fast global SDR."""
