@@ -1,0 +1,1 @@
+"""Datasets of multitrack songs, the synthetic generator and the tf.data pipeline."""
