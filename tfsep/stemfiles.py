@@ -75,6 +75,17 @@ def _check_writable(paths, overwrite: bool) -> None:
             raise OutputError(f"cannot write to {parent}: permission denied or not a directory")
 
 
+def _missing_dirs(paths) -> list[Path]:
+    """Directories that writing ``paths`` will create, deepest first."""
+    missing = set()
+    for path in paths.values():
+        parent = path.parent
+        while not parent.exists():
+            missing.add(parent)
+            parent = parent.parent
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
+
+
 class _FloatTemp:
     """A float32 WAV temp file beside the final output, for two-pass rescaling."""
 
@@ -141,6 +152,7 @@ def separate_file(
         raise OutputError(f"bit depth must be 16, 24 or 32, got {bit_depth}")
     paths = output_paths(path, output_dir, separator.stems, filename_template, codec)
     _check_writable(paths, overwrite)
+    new_dirs = _missing_dirs(paths)
 
     t0 = time.perf_counter()
     sr, channels = separator.sample_rate, separator.channels
@@ -150,12 +162,18 @@ def separate_file(
     if progress:
         from tqdm import tqdm
 
+        known = bool(total)
         bar = tqdm(
-            total=round(total / sr, 1) if total else None,
+            total=round(total / sr, 1) if known else None,
             unit="s",
             desc=track_name(path)[:30],
             leave=False,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]",
+            # Length unknown (some streams): show progress without percentage/ETA.
+            bar_format=(
+                "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]"
+                if known
+                else "{desc}: {n:.1f} s audio [{elapsed}]"
+            ),
         )
 
     def on_segment(done):
@@ -196,6 +214,13 @@ def separate_file(
     except BaseException:
         for w in writers.values():
             w.abort()
+        for t in temps.values():
+            t.remove()
+        for d in new_dirs:  # a failed track leaves no empty folders behind either
+            try:
+                d.rmdir()
+            except OSError:
+                pass
         raise
     finally:
         for t in temps.values():

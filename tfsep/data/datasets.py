@@ -53,6 +53,8 @@ class Track:
             if s in audio:
                 out[s] = audio[s]
             elif s == "accompaniment":
+                if not any(k != "vocals" for k in self.stems):
+                    raise DatasetError(f"track {self.name!r}: no stems besides vocals to derive accompaniment from")
                 out[s] = np.sum([audio[k] for k in self.stems if k != "vocals"], axis=0).astype(np.float32)
             else:
                 raise DatasetError(f"track {self.name!r} has no stem {s!r} (it has {', '.join(self.stems)})")
@@ -87,10 +89,10 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
             missing = [s for s in stems if s not in files and s != "accompaniment"]
             if missing:
                 raise DatasetError(f"{folder}: missing stem file(s) {', '.join(missing)}")
-            keep = [s for s in stems if s != "accompaniment"]
+            keep = [s for s in stems if s in files]
             if "accompaniment" in stems and "accompaniment" not in files:
                 keep = names  # every stem is needed to derive it
-            names = [s for s in names if s in keep] if keep else names
+            names = [s for s in names if s in keep]
         use = {s: files[s] for s in names}
         if "mixture" in files:
             use["mixture"] = files["mixture"]
