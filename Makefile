@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 TF_PACKAGE ?= tensorflow-cpu==2.21.0
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo test bench clean
+.PHONY: install system-deps synth-deps demo test bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TF_PACKAGE)" -e ".[test]"
+	# TF Serving's client protos; --no-deps: it would pull the CUDA `tensorflow` wheel.
+	$(PY) -m pip install -q --no-deps tensorflow-serving-api==2.21.0
 	touch $@
 
 install: system-deps $(VENV)/.installed
@@ -25,15 +27,23 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
 	  else echo "ffmpeg is missing: install it (e.g. sudo apt-get install ffmpeg, brew install ffmpeg)"; exit 1; fi; }
 
+# FluidSynth + the GM soundfont render the synthetic training songs (`tfsep data synth`).
+synth-deps:
+	@command -v fluidsynth >/dev/null 2>&1 && [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth fluid-soundfont-gm >/dev/null; \
+	  else echo "install fluidsynth and fluid-soundfont-gm (sudo apt-get install fluidsynth fluid-soundfont-gm)"; exit 1; fi; }
+
 demo: install
 	$(PY) -m tfsep.demo -o demo_output
 
-test: install
+test: install synth-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/separate_speed.py
 	$(PY) bench/vs_spleeter.py
+	$(PY) bench/train_speed.py
 
 clean:
 	rm -rf $(VENV) demo_output build *.egg-info .pytest_cache

@@ -1,0 +1,215 @@
+"""Training input: decoded-once stem audio, random excerpts, augmentation, tf.data batches.
+
+Every training example is a pure function of ``(seed, global example
+index)``: the track(s), offsets, gains, channel swaps and remix choices are
+drawn from ``numpy.random.default_rng([seed, index])``.  The example index of
+step ``s``, replica-pipeline ``p``, slot ``j`` is ``s * global_batch + p *
+per_pipeline_batch + j``, so
+
+- the data position is the step number: resuming at step ``k`` reproduces
+  exactly the batches an uninterrupted run would have seen;
+- parallel ``map`` is deterministic, and every worker of a multi-worker run
+  reads a different, fixed shard of each global batch.
+
+The pipeline yields waveforms, ``mixture (B, L, C)`` and ``stems (B, S, L,
+C)``; the training task turns them into spectrograms (on the accelerator) or
+feeds them to waveform models directly.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import augment
+from .datasets import DatasetError, Track, musdb_tracks, stem_folders
+
+MIN_TRACKS_FOR_HOLDOUT = 2
+
+
+def _check_path(path, key: str, config_source: str = "config") -> Path:
+    if path is None:
+        raise DatasetError(f"training.{key} is not set: give the dataset root in the {config_source}")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DatasetError(f"training.{key}: dataset path {p} not found")
+    return p
+
+
+def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
+    """(training tracks, validation tracks) that the config's ``training`` section names."""
+    tr = config["training"]
+    sr = config["sample_rate"]
+    stems = config["stems"]
+    kind = tr["dataset"]
+    train_root = _check_path(tr["train_path"], "train_path")
+    if kind == "folders":
+        # All stems of each folder are listed (not only the config's): a
+        # derived stem such as accompaniment needs them.
+        train = stem_folders(train_root, sample_rate=sr)
+        if tr["validation_path"]:
+            valid = stem_folders(_check_path(tr["validation_path"], "validation_path"), sample_rate=sr)
+        else:
+            n = tr["validation_tracks"]
+            if len(train) < n + 1:
+                raise DatasetError(
+                    f"{train_root}: {len(train)} track(s) cannot give {n} validation track(s) and training tracks; "
+                    "set training.validation_path or lower training.validation_tracks"
+                )
+            train, valid = train[:-n], train[-n:]
+    else:
+        is_wav = kind == "musdbhq"
+        if tr["validation_path"]:
+            train = musdb_tracks(train_root, is_wav, "train", None, sr)
+            valid = musdb_tracks(_check_path(tr["validation_path"], "validation_path"), is_wav, "train", None, sr)
+        else:
+            train = musdb_tracks(train_root, is_wav, "train", "train", sr)
+            valid = musdb_tracks(train_root, is_wav, "train", "valid", sr)
+        valid = valid[: tr["validation_tracks"]] if tr["validation_tracks"] < len(valid) else valid
+    for t in train + valid:
+        missing = [s for s in stems if s not in t.stems and s != "accompaniment"]
+        if missing:
+            raise DatasetError(f"track {t.name!r} lacks stem(s) {', '.join(missing)} that the config's stems need")
+    return train, valid
+
+
+class StemCache:
+    """Every track's stems decoded once, as ``(stems, samples, channels)`` float32 arrays.
+
+    In memory by default; with ``cache_dir`` the arrays are ``.npy`` files,
+    written once and memory-mapped afterwards (MUSDB18 does not fit in RAM).
+    """
+
+    def __init__(self, tracks: list[Track], stems: list[str], channels: int, cache_dir=None, jobs: int = 4, progress=None):
+        self.names = [t.name for t in tracks]
+        self.stems = list(stems)
+        self.channels = channels
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+            self.arrays = list(pool.map(self._load, tracks))
+        self.lengths = np.array([a.shape[1] for a in self.arrays], np.int64)
+
+    def _key(self, track: Track) -> str:
+        ident = json.dumps([track.name, self.stems, track.sample_rate, track.duration, self.channels])
+        return hashlib.sha1(ident.encode()).hexdigest()[:16]
+
+    def _load(self, track: Track) -> np.ndarray:
+        if self.cache_dir:
+            path = self.cache_dir / f"{self._key(track)}.npy"
+            if path.is_file():
+                return np.load(path, mmap_mode="r")
+        audio = track.load(self.stems)
+        arr = np.stack([audio[s] for s in self.stems]).astype(np.float32)
+        if arr.shape[-1] != self.channels:
+            arr = arr.mean(axis=-1, keepdims=True) if self.channels == 1 else np.repeat(arr[..., :1], self.channels, -1)
+        if self.cache_dir:
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, arr)
+            tmp.rename(path)
+            return np.load(path, mmap_mode="r")
+        return arr
+
+
+class ExcerptSampler:
+    """Random training examples as a pure function of ``(seed, index)``."""
+
+    def __init__(self, cache: StemCache, length: int, config: dict):
+        tr = config["training"]
+        self.cache = cache
+        self.length = int(length)
+        self.seed = tr["random_seed"]
+        self.sample_rate = config["sample_rate"]
+        self.gain = tr["augment_gain"]
+        self.swap = tr["augment_channel_swap"]
+        self.remix = float(tr["augment_remix"])
+        self.pitch = float(tr["augment_pitch_shift"])
+        self.stretch = float(tr["augment_time_stretch"])
+        self.n_stems = len(cache.stems)
+
+    def _read(self, track: int, stem: int, offset: int, length: int) -> np.ndarray:
+        arr = self.cache.arrays[track]
+        x = np.asarray(arr[stem, offset : offset + length], dtype=np.float32)
+        if len(x) < length:  # track shorter than the excerpt
+            x = np.pad(x, [(0, length - len(x)), (0, 0)])
+        return x
+
+    def example(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(mixture (L, C), stems (S, L, C))`` of example ``index``."""
+        rng = np.random.default_rng([self.seed, int(index)])
+        n_tracks = len(self.cache.arrays)
+        rate = 1.0
+        if self.stretch > 0:
+            rate = float(rng.uniform(1 - self.stretch, 1 + self.stretch))
+        read_len = int(np.ceil(self.length * rate)) + 1 if rate != 1.0 else self.length
+        remix = n_tracks > 1 and rng.random() < self.remix
+        tracks = rng.integers(0, n_tracks, size=self.n_stems) if remix else np.full(self.n_stems, rng.integers(0, n_tracks))
+        starts = [int(rng.integers(0, max(1, self.cache.lengths[t] - read_len + 1))) for t in tracks]
+        if not remix:
+            starts = [starts[0]] * self.n_stems
+        stems = np.stack([self._read(t, s, o, read_len) for s, (t, o) in enumerate(zip(tracks, starts))])
+        if self.gain is not None:
+            stems = augment.random_gain(stems, rng, *self.gain)
+        if self.swap:
+            stems = augment.random_channel_swap(stems, rng)
+        if rate != 1.0:
+            stems = augment.time_stretch(stems, rate, self.length)
+        if self.pitch > 0:
+            stems = augment.pitch_shift(stems, self.sample_rate, int(rng.integers(-self.pitch, self.pitch + 1)))
+        stems = np.ascontiguousarray(stems[:, : self.length], dtype=np.float32)
+        mixture = np.sum(stems, axis=0, dtype=np.float32)
+        return mixture, stems
+
+
+def make_dataset(sampler: ExcerptSampler, start_step: int, end_step: int, global_batch: int,
+                 pipeline_id: int = 0, per_pipeline_batch: int | None = None, num_parallel_calls=None):
+    """tf.data of batches ``(mixture (b, L, C), stems (b, S, L, C))`` for steps ``[start_step, end_step)``."""
+    import tensorflow as tf
+
+    b = per_pipeline_batch or global_batch
+    L = sampler.length
+    S = sampler.n_stems
+    C = sampler.cache.channels
+
+    def index(i):
+        step, j = i // b, i % b
+        return step * global_batch + pipeline_id * b + j
+
+    def load(i):
+        mix, stems = tf.numpy_function(lambda k: sampler.example(int(k)), [i], [tf.float32, tf.float32], stateful=False)
+        mix.set_shape([L, C])
+        stems.set_shape([S, L, C])
+        return mix, stems
+
+    ds = tf.data.Dataset.range(start_step * b, end_step * b).map(index)
+    ds = ds.map(load, num_parallel_calls=num_parallel_calls or tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(b, drop_remainder=True)
+    options = tf.data.Options()
+    options.deterministic = True
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def validation_excerpts(tracks: list[Track], stems: list[str], channels: int, sample_rate: int, seconds) -> list[dict]:
+    """Fixed validation excerpts: ``seconds`` from the middle of each track (whole track if null)."""
+    out = []
+    for t in tracks:
+        audio = t.load(stems)
+        n = len(audio["mixture"])
+        length = n if seconds is None else min(n, int(round(seconds * sample_rate)))
+        start = (n - length) // 2
+        ex = {"name": t.name}
+        for k, v in audio.items():
+            v = v[start : start + length].astype(np.float32)
+            if v.shape[-1] != channels:
+                v = v.mean(axis=-1, keepdims=True) if channels == 1 else np.repeat(v[:, :1], channels, -1)
+            ex[k] = v
+        # The reference mixture is the sum of the target stems, as in training.
+        ex["mixture"] = np.sum([ex[s] for s in stems], axis=0).astype(np.float32)
+        out.append(ex)
+    return out

@@ -1,0 +1,113 @@
+"""How a model family trains: waveforms in, loss out; and how it separates for validation.
+
+- ``SpectrogramTask`` (U-Net and other mask models): STFT of the mixture and
+  stems in the train step (on the accelerator), magnitude of the first ``F``
+  bins in, masks ``(B, S, T, F, C)`` out; mask losses on magnitudes, waveform
+  losses through the iSTFT of the masked mixture.
+- ``WaveformTask`` (Wave-U-Net, Demucs-style): ``(B, L, C)`` in, ``(B, S, L,
+  C)`` out; waveform losses only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ..audio.spectral import STFT, ExtendMask, InverseSTFT, SpectralSeparation, magnitude
+from ..errors import ConfigError
+from . import losses
+
+
+
+def _frame_multiple(config) -> int:
+    filters = config["model"].get("params", {}).get("conv_n_filters")
+    return 2 ** len(filters) if filters else 1
+
+
+class SpectrogramTask:
+    def __init__(self, config):
+        self.config = config
+        tr = config["training"]
+        self.F = config["F"]
+        self.n_bins = config["frame_length"] // 2 + 1
+        step = config["frame_step"]
+        if tr["excerpt_seconds"] is None:
+            frames = config["T"]
+        else:
+            frames = int(round(tr["excerpt_seconds"] * config["sample_rate"] / step))
+            mult = _frame_multiple(config)
+            frames -= frames % mult
+            if frames < mult:
+                raise ConfigError(f"training.excerpt_seconds ({tr['excerpt_seconds']}) is shorter than {mult} STFT frames")
+        self.frames = frames
+        # pad_end framing gives ceil(L / step) frames: L = frames * step gives exactly `frames`.
+        self.excerpt_length = frames * step
+        self.stft = STFT(config["frame_length"], step)
+        self.istft = InverseSTFT(config["frame_length"], step)
+        self.extend = ExtendMask(self.n_bins, config["mask_extension"])
+        self.loss_fn, self.on_masks = losses.get(tr["loss"])
+        self.loss_params = dict(tr["loss_params"])
+
+    def _stem_spec(self, stems):
+        shape = tf.shape(stems)
+        flat = tf.reshape(stems, [shape[0] * shape[1], shape[2], shape[3]])
+        spec = self.stft(flat)
+        s2 = tf.shape(spec)
+        return tf.reshape(spec, [shape[0], shape[1], s2[1], s2[2], s2[3]])
+
+    def loss(self, model, mixture, stems, weights, training=True):
+        """Per-example loss ``(B,)`` for waveforms ``mixture (B, L, C)``, ``stems (B, S, L, C)``."""
+        spec = self.stft(mixture)
+        mag = magnitude(spec, self.F)
+        masks = tf.cast(model(mag, training=training), tf.float32)
+        if self.on_masks:
+            stem_mag = tf.abs(self._stem_spec(stems))[:, :, :, : self.F]
+            return self.loss_fn(masks, mag, stem_mag, weights, **self.loss_params)
+        est = self.waveforms(masks, spec, tf.shape(mixture)[1])
+        return self.loss_fn(est, stems, weights, **self.loss_params)
+
+    def waveforms(self, masks, spec, length):
+        full = self.extend(masks)
+        est_spec = tf.cast(full, spec.dtype) * spec[:, None]
+        s = tf.shape(est_spec)
+        wave = self.istft(tf.reshape(est_spec, [s[0] * s[1], s[2], s[3], s[4]]), length=length)
+        return tf.reshape(wave, [s[0], s[1], length, s[4]])
+
+    def separator(self, model):
+        """``(1, L, C)`` waveform -> ``(1, S, L, C)`` estimates, for validation."""
+        return SpectralSeparation(model, self.config)
+
+
+class WaveformTask:
+    def __init__(self, config):
+        self.config = config
+        tr = config["training"]
+        if tr["excerpt_seconds"] is None:
+            raise ConfigError("training.excerpt_seconds must be set for waveform models")
+        self.excerpt_length = int(round(tr["excerpt_seconds"] * config["sample_rate"]))
+        self.loss_fn, on_masks = losses.get(tr["loss"])
+        if on_masks:
+            raise ConfigError(
+                f"training.loss {tr['loss']!r} needs masks; waveform models train with {' or '.join(losses.WAVEFORM_LOSSES)}"
+            )
+        self.loss_params = dict(tr["loss_params"])
+
+    def loss(self, model, mixture, stems, weights, training=True):
+        est = tf.cast(model(mixture, training=training), tf.float32)
+        return self.loss_fn(est, stems, weights, **self.loss_params)
+
+    def separator(self, model):
+        return lambda wave: model(wave, training=False)
+
+
+def make_task(config):
+    from ..audio.waveform import separation_domain
+
+    if separation_domain(config) == "spectrogram":
+        return SpectrogramTask(config)
+    return WaveformTask(config)
+
+
+def stem_weights(config) -> np.ndarray:
+    w = config["training"]["stem_weights"] or {}
+    return np.array([float(w.get(s, 1.0)) for s in config["stems"]], np.float32)
