@@ -1,0 +1,165 @@
+"""SavedModel export in TF Serving's versioned layout.
+
+``<out>/<version>/saved_model.pb`` + ``variables/``, written through
+``keras.export.ExportArchive`` so every variable is a tracked resource (never
+an unresolved handle), with three signatures:
+
+- ``serving_default``: ``waveform`` ``(samples, channels)`` float32 at the
+  model's rate, any length (0 or less than one frame included) -> one
+  output per stem, named after the stem, same shape.  Inside: exactly the
+  local ``Separator``'s segmenting (segments of ``segment`` samples every
+  ``hop`` samples, the last one zero-padded, the same crossfade weights,
+  normalised overlap-add), so its output equals ``Separator.separate`` up to
+  float rounding.  Segments run one at a time (``tf.map_fn``): memory is
+  bounded by one segment whatever the length.
+- ``separate_spectrogram`` (spectrogram models): ``magnitude``
+  ``(batch, frames, F, channels)``, any number of frames (cut into ``T``-frame
+  blocks as the separator does) -> ``masks`` ``(batch, stems, frames, F,
+  channels)`` over the first ``F`` bins, for clients with their own STFT.
+- ``config``: ``unused`` (a float32 scalar, ignored: TF Serving's REST API
+  wants an input) -> ``config``, a JSON string with the stems, rates, STFT
+  and segmenting parameters.  The serving client reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import OutputError
+from . import ExportError, metadata, model_kind, separation_plan
+
+META_FILE = "assets.extra/tfsep.json"
+
+
+def _functions(model):
+    import tensorflow as tf
+
+    cfg = model.config
+    meta = metadata(model)
+    plan = separation_plan(model)
+    kind = model_kind(model)
+    keras_model = model.keras_model
+    stems = list(cfg["stems"])
+    n_stems, C = len(stems), cfg["n_channels"]
+    S, H = plan["segment"], plan["hop"]
+    window = tf.constant(plan["window"])
+
+    if kind == "spectrogram":
+        from ..audio.spectral import SpectralSeparation
+
+        spectral = SpectralSeparation(keras_model, cfg)
+
+        def run(segment):
+            return spectral(segment)
+    else:
+
+        def run(segment):
+            return keras_model(segment, training=False)
+
+    def serving_default(waveform):
+        length = tf.shape(waveform)[0]
+        n = 1 + tf.maximum(0, (length - S + H - 1) // H)
+        padded = tf.pad(waveform, [[0, (n - 1) * H + S - length], [0, 0]])
+        segments = tf.signal.frame(padded, S, H, axis=0)  # (n, S, C)
+        stem_segments = tf.map_fn(
+            lambda seg: run(seg[None])[0],
+            segments,
+            fn_output_signature=tf.TensorSpec([n_stems, S, C], tf.float32),
+            parallel_iterations=1,
+        )
+        weighted = stem_segments * window[None, None, :, None]
+        total = tf.signal.overlap_and_add(tf.transpose(weighted, [1, 3, 0, 2]), H)  # (stems, C, samples)
+        weights = tf.signal.overlap_and_add(tf.tile(window[None], [n, 1]), H)
+        out = tf.transpose(total[:, :, :length] / weights[:length], [0, 2, 1])
+        return {stem: tf.identity(out[i], name=stem) for i, stem in enumerate(stems)}
+
+    fns = {"serving_default": (serving_default, [tf.TensorSpec([None, C], tf.float32, name="waveform")])}
+
+    if kind == "spectrogram":
+        T, F = cfg["T"], cfg["F"]
+
+        def separate_spectrogram(magnitude):
+            shape = tf.shape(magnitude)
+            batch, frames = shape[0], shape[1]
+            blocks = tf.maximum(1, (frames + T - 1) // T)
+            mag = tf.pad(magnitude, [[0, 0], [0, blocks * T - frames], [0, 0], [0, 0]])
+            mag = tf.reshape(mag, [batch * blocks, T, F, C])
+            masks = keras_model(mag, training=False)
+            masks = tf.reshape(masks, [batch, blocks, n_stems, T, F, C])
+            masks = tf.transpose(masks, [0, 2, 1, 3, 4, 5])
+            masks = tf.reshape(masks, [batch, n_stems, blocks * T, F, C])
+            return {"masks": masks[:, :, :frames]}
+
+        fns["separate_spectrogram"] = (
+            separate_spectrogram,
+            [tf.TensorSpec([None, None, F, C], tf.float32, name="magnitude")],
+        )
+
+    config_json = json.dumps(meta)
+
+    def config(unused):
+        del unused
+        return {"config": tf.constant(config_json)}
+
+    fns["config"] = (config, [tf.TensorSpec([], tf.float32, name="unused")])
+    return fns, meta
+
+
+def _dedupe_variables(archive):
+    # ExportArchive checkpoints the tracked Keras variables and, again, the
+    # tf.Variables its endpoints capture (``_all_variables``): twice the
+    # weights on disk.  The endpoints only need the captured ones.
+    trackable = getattr(archive, "_tf_trackable", None)
+    for attr in ("variables", "trainable_variables", "non_trainable_variables"):
+        if trackable is not None and isinstance(getattr(trackable, attr, None), list):
+            setattr(trackable, attr, [])
+
+
+def export_savedmodel(model, out, version: int = 1, overwrite: bool = False) -> Path:
+    """Write ``<out>/<version>/`` (saved_model.pb, variables/, assets.extra/tfsep.json).
+
+    Args:
+        model: a ``TfsepModel``.
+        out: the model base directory TF Serving is pointed at.
+        version: the numeric version sub-directory.
+        overwrite: replace an existing version.
+    Returns:
+        The version directory.
+    """
+    import keras
+
+    if int(version) < 0:
+        raise OutputError(f"version must be a non-negative integer, got {version}")
+    out = Path(out)
+    target = out / str(int(version))
+    if target.exists() and not overwrite:
+        raise OutputError(f"{target} exists: pass --overwrite to replace it or choose another --version")
+    fns, meta = _functions(model)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=out))
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model.keras_model)
+        for name, (fn, signature) in fns.items():
+            archive.add_endpoint(name, fn, input_signature=signature)
+        _dedupe_variables(archive)
+        try:
+            archive.write_out(str(tmp / "sm"), verbose=False)
+        except TypeError:  # older Keras without ``verbose``
+            archive.write_out(str(tmp / "sm"))
+        except Exception as exc:
+            raise ExportError(f"cannot export model {model.config['name']} as a SavedModel: {exc}") from None
+        sm = tmp / "sm"
+        (sm / "assets.extra").mkdir(exist_ok=True)
+        (sm / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        os.chmod(sm, 0o755)
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(sm, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

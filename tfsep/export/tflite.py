@@ -1,0 +1,248 @@
+"""TFLite export with builtin ops only (LiteRT runs no Flex/select-TF ops).
+
+Two graphs:
+
+- ``core`` (spectrogram models): ``magnitude`` ``(T, F, C)`` -> ``masks``
+  ``(stems, T, F, C)`` for a fixed ``T`` (``frames``); the host does the STFT,
+  masking and inverse STFT (see ``mobile/separate_tflite.py``).
+- ``full``: ``waveform`` ``(segment, C)`` -> ``stems`` ``(stems, segment, C)``
+  with ``segment = T * frame_step``: builtin-op STFT, the model, mask
+  extension, masking and a builtin-op inverse STFT (:mod:`.dft`).  For
+  waveform models both graphs are the model on one fixed segment.
+
+Conversion goes through an ``ExportArchive`` SavedModel and
+``TFLiteConverter.from_saved_model`` with only ``TFLITE_BUILTINS`` allowed, so
+an op without a builtin kernel fails the export with its name instead of
+producing a file that cannot run.  Quantization: ``float16`` (weights stored
+as fp16) or ``int8`` (dynamic range: int8 weights, float activations).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import OutputError
+from . import ExportError, metadata, model_kind
+
+GRAPHS = ("core", "full")
+QUANTIZATIONS = ("none", "float16", "int8")
+
+
+def _check_frames(model, frames):
+    cfg = model.config
+    frames = int(frames or cfg["T"])
+    depth = len(cfg["model"]["params"].get("conv_n_filters", [])) if cfg["model"]["type"] == "unet" else 0
+    if frames <= 0 or frames % (1 << depth):
+        raise ExportError(f"--frames must be a positive multiple of {1 << depth} for model {cfg['name']}, got {frames}")
+    return frames
+
+
+def core_function(model, frames):
+    """``(fn, input_signature)``: magnitude ``(T, F, C)`` -> ``{"masks": (stems, T, F, C)}``."""
+    import tensorflow as tf
+
+    cfg = model.config
+    keras_model = model.keras_model
+    if model_kind(model) == "waveform":
+        return full_function(model, frames)
+
+    def core(magnitude):
+        return {"masks": keras_model(magnitude[None], training=False)[0]}
+
+    return core, [tf.TensorSpec([frames, cfg["F"], cfg["n_channels"]], tf.float32, name="magnitude")]
+
+
+def full_function(model, frames):
+    """``(fn, input_signature)``: waveform ``(frames * frame_step, C)`` -> ``{"stems": (stems, samples, C)}``."""
+    import tensorflow as tf
+
+    from . import dft
+
+    cfg = model.config
+    keras_model = model.keras_model
+    C, F = cfg["n_channels"], cfg["F"]
+    N, H = cfg["frame_length"], cfg["frame_step"]
+    n_bins = N // 2 + 1
+    S = len(cfg["stems"])
+
+    if model_kind(model) == "waveform":
+        from ..config import segment_samples
+
+        length = segment_samples(cfg)
+
+        def wave_model(waveform):
+            return {"stems": keras_model(waveform[None], training=False)[0]}
+
+        return wave_model, [tf.TensorSpec([length, C], tf.float32, name="waveform")]
+
+    dft.check_framing(N, H)
+    length = frames * H
+
+    def full(waveform):
+        x = tf.transpose(waveform)  # (C, L)
+        re, im = dft.stft(x, N, H, frames)  # (C, frames, bins)
+        mag = tf.sqrt(tf.square(re[:, :, :F]) + tf.square(im[:, :, :F]))
+        masks = keras_model(tf.transpose(mag, [1, 2, 0])[None], training=False)[0]  # (S, T, F, C)
+        masks = tf.transpose(masks, [0, 3, 1, 2])  # (S, C, T, F)
+        if n_bins > F:
+            if cfg["mask_extension"] == "average":
+                fill = tf.tile(tf.reduce_mean(masks, axis=3, keepdims=True), [1, 1, 1, n_bins - F])
+                masks = tf.concat([masks, fill], axis=3)
+            else:  # a pad, not a concat with zeros: no zero constant in the file
+                masks = tf.pad(masks, [[0, 0], [0, 0], [0, 0], [0, n_bins - F]])
+        sre = tf.reshape(masks * re[None], [S * C, frames, n_bins])
+        sim = tf.reshape(masks * im[None], [S * C, frames, n_bins])
+        y = dft.istft(sre, sim, N, H, length)  # (S*C, L)
+        return {"stems": tf.transpose(tf.reshape(y, [S, C, length]), [0, 2, 1])}
+
+    return full, [tf.TensorSpec([length, C], tf.float32, name="waveform")]
+
+
+def _unsupported_ops(message: str) -> list[str]:
+    ops = re.findall(r"'(tf\.\w+)' op is neither a custom op nor a flex op", message)
+    ops += re.findall(r"Some ops are not supported by the native TFLite runtime[^\n]*\n\s*(tf\.\w+)", message)
+    ops += re.findall(r"\b(tf\.[A-Z]\w+)\b", message)
+    return sorted(set(ops))
+
+
+def convert(model, graph: str = "core", quantize: str = "none", frames=None) -> bytes:
+    """Convert to a TFLite flatbuffer with builtin ops only.
+
+    Args:
+        graph: ``core`` or ``full``.
+        quantize: ``none``, ``float16`` or ``int8`` (dynamic range).
+        frames: STFT frames per call (default the model's ``T``).
+    """
+    import keras
+    import tensorflow as tf
+
+    if graph not in GRAPHS:
+        raise ExportError(f"unknown TFLite graph {graph!r} (use {', '.join(GRAPHS)})")
+    if quantize not in QUANTIZATIONS:
+        raise ExportError(f"unknown quantization {quantize!r} (use {', '.join(QUANTIZATIONS)})")
+    frames = _check_frames(model, frames)
+    fn, signature = (core_function if graph == "core" else full_function)(model, frames)
+    tmp = tempfile.mkdtemp(prefix="tfsep-tflite-")
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model.keras_model)
+        archive.add_endpoint("serving_default", fn, input_signature=signature)
+        try:
+            archive.write_out(tmp, verbose=False)
+        except TypeError:
+            archive.write_out(tmp)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantize == "int8":
+            # Dynamic range.  Full-integer kernels (a representative dataset)
+            # break the ratio-mask normalisation: int8 DIV rejects the zero
+            # divisors that quantized silence gives.
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        try:
+            content = converter.convert()
+        except Exception as exc:
+            text = str(exc)
+            ops = _unsupported_ops(text)
+            name = model.config["name"]
+            if ops:
+                raise ExportError(
+                    f"cannot export model {name} ({graph} graph) to TFLite: op(s) {', '.join(ops)} have no "
+                    "TFLite builtin kernel and LiteRT cannot run Flex/select-TF ops"
+                ) from None
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            raise ExportError(f"cannot export model {name} ({graph} graph) to TFLite: {first}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    bad = non_builtin_ops(content)
+    if bad:
+        raise ExportError(f"TFLite export of {model.config['name']} contains non-builtin ops: {', '.join(bad)}")
+    return content
+
+
+def op_names(content: bytes) -> list[str]:
+    """Operator codes in a TFLite flatbuffer: builtin names, or ``CUSTOM:<code>`` (Flex ops are custom)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.Model.GetRootAsModel(bytearray(content), 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    out = []
+    for i in range(m.OperatorCodesLength()):
+        oc = m.OperatorCodes(i)
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        if code == schema.BuiltinOperator.CUSTOM:
+            out.append(f"CUSTOM:{oc.CustomCode().decode()}")
+        else:
+            out.append(names.get(code, str(code)))
+    return out
+
+
+def non_builtin_ops(content: bytes) -> list[str]:
+    """Custom and Flex ops in a flatbuffer (empty when it runs on stock LiteRT)."""
+    return [n for n in op_names(content) if n.startswith("CUSTOM:")]
+
+
+def io_details(content: bytes) -> dict:
+    """Signature input/output names, shapes and dtypes as LiteRT reports them."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=content)
+    runner_sig = interp.get_signature_list()["serving_default"]
+    by_index = {d["index"]: d for d in interp.get_input_details() + interp.get_output_details()}
+    runner = interp.get_signature_runner("serving_default")
+    desc = {}
+    for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
+        desc[kind] = {
+            name: {
+                "tensor": by_index.get(d["index"], d)["name"],
+                "shape": [int(s) for s in d["shape"]],
+                "dtype": np.dtype(d["dtype"]).name,
+            }
+            for name, d in details.items()
+        }
+    assert set(desc["inputs"]) == set(runner_sig["inputs"])
+    return desc
+
+
+def export_tflite(model, out, graph="core", quantize="none", frames=None, overwrite=False):
+    """Write ``out`` (a ``.tflite`` file) and ``out`` with suffix ``.json`` (tensors, STFT, segmenting).
+
+    Returns the path of the ``.tflite`` file.
+    """
+    out = Path(out)
+    if out.suffix != ".tflite":
+        out = out / f"{model.config['name']}_{graph}_{quantize}.tflite" if out.is_dir() or not out.suffix else out
+    side = out.with_suffix(".json")
+    for p in (out, side):
+        if p.exists() and not overwrite:
+            raise OutputError(f"{p} exists: pass --overwrite to replace it")
+    frames = _check_frames(model, frames)
+    content = convert(model, graph, quantize, frames)
+    meta = metadata(model)
+    meta.update(
+        {
+            "graph": graph,
+            "quantize": quantize,
+            "frames": frames,
+            "segment_samples": frames * model.config["frame_step"] if meta["kind"] == "spectrogram" else meta["segment"],
+            "ops": sorted(set(op_names(content))),
+            **io_details(content),
+        }
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for path, data in ((out, content), (side, (json.dumps(meta, indent=2) + "\n").encode())):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return out
