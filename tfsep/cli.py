@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 
 import click
 
@@ -21,6 +22,11 @@ EXIT_FAILED = 1
 
 def _error(message: str) -> None:
     click.echo(f"tfsep: error: {message}", err=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # One line a user can read, not the library source line that warned.
+    click.echo(f"tfsep: warning: {message}", err=True)
 
 
 def _quiet_tensorflow() -> None:
@@ -41,6 +47,7 @@ def _parse_stems(value):
 @click.version_option(__version__, prog_name="tfsep")
 def main():
     """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""
+    warnings.showwarning = _show_warning
 
 
 @main.command()
@@ -67,13 +74,16 @@ def main():
 @click.option("--offset", type=float, default=0.0, show_default=True, help="Start reading at this many seconds.")
 @click.option("--duration", type=float, default=None, help="Separate only this many seconds (default: the whole file).")
 @click.option("--segment", type=float, default=None, help="Segment length in seconds (default: the model's T frames).")
-@click.option("--overlap", type=float, default=None, help="Overlap of segments as a fraction of a segment (default 0.25).")
+@click.option("--overlap", type=float, default=None, help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).")
 @click.option("--batch-size", type=int, default=None, help="Segments per model call.")
 @click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
+@click.option("--wiener", type=int, default=0, show_default=True, help="Multichannel Wiener filter EM iterations on the model's masks (0: off).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (default: refuse).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_depth, clip, offset, duration, segment, overlap, batch_size, stems, as_json, overwrite, quiet):
+@click.option("--server", default=None, help="Separate on a TF Serving: grpc://HOST:PORT or http://HOST:PORT (REST).")
+@click.option("--model-name", default=None, help="With --server: the name the model is served under.")
+def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_depth, clip, offset, duration, segment, overlap, batch_size, stems, as_json, overwrite, quiet, server=None, model_name=None, wiener=0):
     """Separate audio files into stems.
 
     Each INPUT (WAV, FLAC, OGG, MP3, M4A, AAC, .stem.mp4) gives one file per
@@ -86,10 +96,23 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
         raise click.BadParameter("must be >= 0", param_hint="--offset")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
+    if wiener < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--wiener")
     try:
-        from .separator import Separator
+        from .baselines import baseline_separator, is_baseline
 
-        sep = Separator(model, segment=segment, overlap=overlap, batch_size=batch_size, stems=stem_list)
+        if server:
+            from .export.serving_client import RemoteSeparator
+
+            if not model_name:
+                raise click.BadParameter("give the served model's name", param_hint="--model-name")
+            sep = RemoteSeparator(server, model_name, overlap=overlap, stems=stem_list)
+        elif is_baseline(model):
+            sep = baseline_separator(model, stems=stem_list)
+        else:
+            from .separator import Separator
+
+            sep = Separator(model, segment=segment, overlap=overlap, batch_size=batch_size, stems=stem_list, wiener_iterations=wiener)
     except TfsepError as exc:
         _error(str(exc))
         sys.exit(EXIT_FAILED)
@@ -152,6 +175,22 @@ def models(as_json):
         state = "present" if row.get("present") else "not present"
         click.echo(f"{row['name']:<10} {state:<12} {row.get('path') or '-'}")
         click.echo(f"{'':<10} source: {row.get('source', '-')}")
+
+
+from .cli_export import export  # noqa: E402
+
+main.add_command(export)
+
+
+from .cli_train import data, train  # noqa: E402
+
+main.add_command(train)
+main.add_command(data)
+
+
+from .cli_evaluate import evaluate  # noqa: E402
+
+main.add_command(evaluate)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,13 +21,24 @@ from .config import segment_samples
 from .errors import AudioError, ModelError, TfsepError
 
 
-def _crossfade_window(length: int, overlap: int) -> np.ndarray:
-    """Weights of one segment: linear ramps over ``overlap`` samples at both ends, never zero."""
+def _crossfade_window(length: int, overlap: int, edge: int = 0) -> np.ndarray:
+    """Weights of one segment: linear ramps over ``overlap`` samples at both ends, never zero.
+
+    The fade-in starts after the first ``edge`` samples (``frame_length -
+    frame_step``), which the inverse STFT rebuilds from fewer frames and so
+    attenuates: weighting them would dip the output at every join.  They get
+    a negligible weight instead, which only matters at the start of a track.
+    """
     w = np.ones(length, dtype=np.float32)
     if overlap > 0:
         ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        w[:overlap] = ramp
-        w[-overlap:] = np.minimum(w[-overlap:], ramp[::-1])
+        w[-overlap:] = ramp[::-1]
+        edge = min(max(edge, 0), overlap)
+        if edge:
+            w[:edge] = 1e-6
+        if overlap > edge:
+            fade_in = (np.arange(overlap - edge, dtype=np.float32) + 0.5) / (overlap - edge)
+            w[edge:overlap] = np.minimum(w[edge:overlap], fade_in)
     return w
 
 
@@ -41,9 +52,11 @@ class Separator:
         overlap: overlap of consecutive segments as a fraction of a segment.
         batch_size: segments per model call.
         stems: keep only these stems (names from the model's config).
+        wiener_iterations: multichannel Wiener EM iterations applied to the
+            masked spectrograms of each segment (0: plain masking).
     """
 
-    def __init__(self, model=None, *, segment=None, overlap=None, batch_size=None, stems=None, progress=None):
+    def __init__(self, model=None, *, segment=None, overlap=None, batch_size=None, stems=None, progress=None, wiener_iterations=0):
         from .models import TfsepModel
 
         if not isinstance(model, TfsepModel):
@@ -86,7 +99,18 @@ class Separator:
         else:
             self.stems = all_stems
         self._stem_index = [all_stems.index(s) for s in self.stems]
-        self._window = _crossfade_window(self.segment, self.overlap)
+        from .audio.waveform import separation_domain
+
+        self.domain = separation_domain(cfg)
+        # A segment's first frame_length - frame_step samples come out of the
+        # inverse STFT attenuated; waveform models have no such edge.
+        edge = cfg["frame_length"] - cfg["frame_step"] if self.domain == "spectrogram" else 0
+        self._window = _crossfade_window(self.segment, self.overlap, edge)
+        self.wiener_iterations = int(wiener_iterations or 0)
+        if self.wiener_iterations < 0:
+            raise TfsepError(f"wiener_iterations must be >= 0, got {wiener_iterations}")
+        if self.wiener_iterations and self.domain == "waveform":
+            raise TfsepError(f"--wiener refines spectrogram masks; model {cfg['name']} separates waveforms directly")
         self._fn = None
 
     # -- model call ---------------------------------------------------------------
@@ -95,14 +119,23 @@ class Separator:
         if self._fn is None:
             import tensorflow as tf
 
-            from .audio.spectral import SpectralSeparation
+            if self.domain == "waveform":
+                from .audio.waveform import WaveformSeparation
 
-            spectral = SpectralSeparation(self.model.keras_model, self.config)
+                spectral = WaveformSeparation(self.model.keras_model, self.config)
+            else:
+                from .audio.spectral import SpectralSeparation
+
+                spectral = SpectralSeparation(self.model.keras_model, self.config)
+                spectral.wiener_iterations = self.wiener_iterations
             index = tf.constant(self._stem_index)
+            # All stems in model order (the usual case): skip the gather's copy.
+            every_stem = self._stem_index == list(range(len(self.config["stems"])))
 
             @tf.function(input_signature=[tf.TensorSpec([None, self.segment, self.channels], tf.float32)])
             def fn(batch):
-                return tf.gather(spectral(batch), index, axis=1)
+                stems = spectral(batch)
+                return stems if every_stem else tf.gather(stems, index, axis=1)
 
             self._fn = fn
         return self._fn

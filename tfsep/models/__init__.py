@@ -36,6 +36,7 @@ def register(name):
 
 def _load_builtin_families():
     from . import unet  # noqa: F401  (registers itself)
+    from . import demucs, enhanced_unet, stacked, wave_unet  # noqa: F401  (model zoo)
 
 
 def build(config: dict):

@@ -1,0 +1,119 @@
+"""What every classical method shares: input checks, a perfect-reconstruction
+STFT, and the streaming interface ``tfsep separate`` drives.
+
+Classical methods look at the whole track at once (REPET-SIM compares every
+frame with every other, NMF fits one dictionary per track), so
+``iter_separate`` gathers the input blocks and separates them in one go:
+memory grows with the track, which is what these methods need.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import AudioError, TfsepError
+
+FRAME_LENGTH = 4096
+FRAME_STEP = 1024
+
+
+def stft(x: np.ndarray, frame_length: int = FRAME_LENGTH, frame_step: int = FRAME_STEP) -> np.ndarray:
+    """Waveform ``(samples, channels)`` -> complex STFT ``(channels, bins, frames)`` (centred frames)."""
+    import librosa
+
+    return librosa.stft(np.ascontiguousarray(x.T), n_fft=frame_length, hop_length=frame_step, center=True)
+
+
+def istft(spec: np.ndarray, length: int, frame_step: int = FRAME_STEP) -> np.ndarray:
+    """Complex STFT ``(..., channels, bins, frames)`` -> waveform ``(..., samples, channels)`` of ``length``."""
+    import librosa
+
+    frame_length = 2 * (spec.shape[-2] - 1)
+    y = librosa.istft(spec, hop_length=frame_step, n_fft=frame_length, length=length, center=True)
+    return np.swapaxes(y, -1, -2).astype(np.float32)
+
+
+def check_waveform(waveform) -> tuple[np.ndarray, bool]:
+    """``(samples, channels)`` float32 view of the input; True when it was 1-D."""
+    wave = np.asarray(waveform)
+    if not np.issubdtype(wave.dtype, np.floating):
+        raise AudioError(f"waveform must be floating point, got {wave.dtype}")
+    squeeze = wave.ndim == 1
+    if squeeze:
+        wave = wave[:, None]
+    if wave.ndim != 2 or wave.shape[0] == 0 or wave.shape[1] == 0:
+        raise AudioError(f"waveform must have shape (samples, channels) with samples, channels > 0, got {wave.shape}")
+    if not np.all(np.isfinite(wave)):
+        raise AudioError("waveform contains NaN or Inf samples")
+    return wave.astype(np.float32, copy=False), squeeze
+
+
+class ClassicalMethod:
+    """Base of the DSP baselines: ``separate(waveform, sample_rate)`` and the streaming API.
+
+    Subclasses set ``name`` and ``stems`` and implement ``_separate(wave, sr)``
+    on a ``(samples, channels)`` float32 array, returning ``{stem: (samples, channels)}``.
+    """
+
+    name = "classical"
+    stems: list[str] = []
+    needs_references = False
+    channels = 2
+
+    def __init__(self, sample_rate: int = 44100):
+        self.sample_rate = int(sample_rate)
+
+    @property
+    def config(self) -> dict:
+        """What ``tfsep separate --json`` reports about the method (a model's config has the same keys)."""
+        return {"name": self.name, "stems": list(self.stems), "sample_rate": self.sample_rate, "n_channels": self.channels}
+
+    def _separate(self, wave: np.ndarray, sample_rate: int) -> dict:
+        raise NotImplementedError
+
+    def separate(self, waveform, sample_rate: int) -> dict:
+        """Waveform ``(samples, channels)`` or ``(samples,)`` -> ``{stem: waveform}``, same shape."""
+        wave, squeeze = check_waveform(waveform)
+        if sample_rate is None or int(sample_rate) <= 0:
+            raise AudioError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+        out = self._separate(wave, int(sample_rate))
+        result = {}
+        for s in self.stems:
+            y = np.asarray(out[s], dtype=np.float32)[: len(wave)]
+            result[s] = y[:, 0] if squeeze else y
+        return result
+
+    def iter_separate(self, blocks: Iterable[np.ndarray], on_segment=None) -> Iterator[np.ndarray]:
+        """Blocks ``(n, C)`` at ``sample_rate`` -> one block ``(stems, samples, C)`` (whole-track method)."""
+        parts = [np.asarray(b, dtype=np.float32) for b in blocks]
+        parts = [b for b in parts if len(b)]
+        if not parts:
+            return
+        wave = np.concatenate(parts)
+        out = self.separate(wave, self.sample_rate)
+        if on_segment is not None:
+            on_segment(len(wave))
+        yield np.stack([out[s] for s in self.stems])
+
+    def separate_file(self, path, output_dir, **options):
+        """Separate one file and write its stems; see ``tfsep.stemfiles.separate_file`` for options."""
+        from ..stemfiles import separate_file
+
+        return separate_file(self, path, output_dir, **options)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}: {', '.join(self.stems)}>"
+
+
+def soft_masks(powers: list[np.ndarray], eps: float = 1e-10) -> list[np.ndarray]:
+    """Wiener-like soft masks ``P_i / sum_j P_j`` that sum to one in every bin."""
+    total = np.sum(powers, axis=0) + eps
+    n = len(powers)
+    return [np.where(total > eps, p / total, 1.0 / n) for p in powers]
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise TfsepError(message)
