@@ -406,3 +406,25 @@ def test_save_rescale_keeps_shape_and_peak_below_one(tmp_path):
     io.save(path, quiet, 8000, bit_depth=32, clip="rescale")
     y, _ = io.load(path)
     np.testing.assert_allclose(y, quiet, atol=1e-7)  # never boosted
+
+
+def test_half_truncated_files_are_refused_not_silently_shortened(tmp_path):
+    """Decoders stop quietly at the end of a cut file; separating half a song without a word would lose the rest."""
+    m4a = tmp_path / "cut.stem.mp4"
+    data = FALCON.read_bytes() if hasattr(FALCON, "read_bytes") else open(FALCON, "rb").read()
+    m4a.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match="truncated") as e:
+        io.load(m4a)
+    _assert_one_line_error(e, m4a)
+
+    full = tmp_path / "full.wav"
+    sf.write(full, np.full((44100, 2), 0.1, np.float32), 44100)
+    cut = tmp_path / "cut.wav"
+    wav = full.read_bytes()
+    cut.write_bytes(wav[: len(wav) // 2])
+    with pytest.raises(AudioError, match="truncated") as e:
+        io.load(cut)
+    _assert_one_line_error(e, cut)
+    # The intact beginning can still be read on purpose.
+    x, _ = io.load(cut, duration=0.25)
+    assert x.shape == (11025, 2)

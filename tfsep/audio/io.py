@@ -186,6 +186,33 @@ def _out_frames(n, rate_in, rate_out):
     return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
 
 
+def _wav_declared_frames(path):
+    """Frames a RIFF/WAVE header's ``data`` chunk declares, or None (not WAV, or size unknown)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if cid == b"fmt ":
+                    fmt = f.read(size + (size & 1))
+                    block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) >= 14 else None
+                elif cid == b"data":
+                    # 0 and 0xFFFFFFFF are what streaming writers put when the size is unknown.
+                    if not block_align or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // block_align
+                else:
+                    f.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+
+
 class AudioReader:
     """A file opened for block-wise reading; create it with :func:`open_audio`.
 
@@ -220,6 +247,13 @@ class AudioReader:
                                  f"the end ({info.frames / info.sample_rate:.3f} s)")
         elif self._limit is not None:
             n = self._limit
+        # Source frames the container promises (None: unknown); checked after decoding.
+        self._expected = n if info.frames is not None else None
+        declared = _wav_declared_frames(path) if info.backend == "soundfile" else None
+        if declared is not None and declared > (info.frames or 0):
+            # libsndfile sizes a truncated WAV by what is left of it; its header knows better.
+            full = max(0, declared - self._start)
+            self._expected = full if self._limit is None else min(full, self._limit)
         self.frames = None if n is None else _out_frames(n, self.source_sample_rate, self.sample_rate)
         if self.source_channels > 2 and self.channels < self.source_channels:
             warnings.warn(f"{path}: {self.source_channels} channels downmixed to {self.channels} "
@@ -312,6 +346,23 @@ class AudioReader:
                 why = _one_line(err[-1]) if err else f"ffmpeg exit status {proc.returncode}"
                 raise AudioError(f"{self.path}: cannot decode audio ({why})")
 
+    def _check_complete(self, seen):
+        """Refuse a file that decodes to far fewer samples than its header declares.
+
+        Decoders (ffmpeg, libsndfile) stop quietly at the end of a truncated
+        file; separating half a song without a word would lose the rest.  The
+        tolerance covers codec frame-count estimates (AAC/MP3 priming).
+        """
+        expected = self._expected
+        if expected is None:
+            return
+        rate = self.source_sample_rate
+        if seen < expected - max(rate // 4, expected // 100):
+            raise AudioError(
+                f"{self.path}: decoded only {seen / rate:.2f} s of the {expected / rate:.2f} s "
+                "the file declares: it is truncated or corrupt"
+            )
+
     def blocks(self, block_frames=65536):
         """Yield float32 ``(n, channels)`` blocks at ``sample_rate``.
 
@@ -350,6 +401,7 @@ class AudioReader:
             if seen == 0:
                 raise AudioError(f"{self.path}: contains no audio samples"
                                  + (" after the requested offset" if self._start else ""))
+            self._check_complete(seen)
             if stream is not None:
                 pending.append(stream.resample_chunk(
                     np.zeros((0, self.channels), np.float32), last=True))
