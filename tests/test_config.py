@@ -62,7 +62,7 @@ def test_builtin_configs_load(name, stems):
 
 def test_defaults_are_filled_in():
     cfg = validate({"stems": ["a", "b"], "model": {"type": "unet"}})
-    assert cfg["frame_length"] == 4096 and cfg["separation"]["overlap"] == 0.25
+    assert cfg["frame_length"] == 4096 and cfg["separation"]["overlap"] == 0.125
     assert cfg["model"]["params"]["head"] == "sigmoid"
     assert cfg["model"]["params"]["unet_per_stem"] is True
     soft = validate({"stems": ["a", "b"], "model": {"type": "unet", "params": {"head": "softmax"}}})
