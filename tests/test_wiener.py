@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import SR, falcon_path, noise
-from tfsep.audio.wiener import wiener, wiener_from_estimates
+from tfsep.audio.wiener import wiener
 from tfsep.evaluation.metrics import global_sdr
 
 

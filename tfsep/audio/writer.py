@@ -1,0 +1,221 @@
+"""Atomic, streaming audio writing and clip modes (WAV/FLAC via soundfile, MP3/OGG/M4A via ffmpeg).
+
+A writer streams blocks into a temp file beside its target and renames it
+into place on commit, so a failure never leaves a truncated file; the target
+is replaced only at that moment.  ``tfsep.audio.io`` re-exports everything here.
+"""
+
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+import soundfile as sf
+
+from tfsep.errors import AudioError, OutputError
+
+from .io import CLIP_MODES, SUPPORTED_OUTPUT_CODECS, _FFMPEG_ENCODERS, _FLAC_SUBTYPES, _WAV_SUBTYPES, _ffmpeg_encoders, _one_line, _require_tool
+
+def apply_clip(block, mode, scale=1.0):
+    """Keep samples writable: ``rescale`` multiplies by ``scale``, ``clamp`` clips to [-1, 1].
+
+    ``rescale`` needs ``scale = 1 / max(peak, 1)`` computed over the whole track
+    by the caller (as :func:`save` does), so every block gets the same gain.
+    ``none`` leaves samples as they are: WAV float keeps them, but integer PCM
+    and lossy encoders clip (or wrap) anything beyond full scale.
+    """
+    x = np.asarray(block, dtype=np.float32)
+    if mode == "rescale":
+        return x * np.float32(scale) if scale != 1.0 else x
+    if mode == "clamp":
+        return np.clip(x, -1.0, 1.0)
+    if mode == "none":
+        return x
+    raise AudioError(f"unknown clip mode {mode!r}: use one of {', '.join(CLIP_MODES)}")
+
+
+def _codec_for(path, codec):
+    if codec is None:
+        codec = os.path.splitext(path)[1].lstrip(".").lower()
+    codec = str(codec).lower()
+    if codec not in SUPPORTED_OUTPUT_CODECS:
+        raise AudioError(f"{path}: cannot write codec {codec!r}: use one of "
+                         f"{', '.join(SUPPORTED_OUTPUT_CODECS)} (from the extension or codec=)")
+    return codec
+
+
+class AudioWriter:
+    """Stream blocks into a temp file beside ``path``; rename it to ``path`` on commit.
+
+    Use as a context manager: a clean exit commits, an exception aborts (temp
+    file removed, an existing ``path`` left untouched).  wav: PCM_16/PCM_24/
+    FLOAT for ``bit_depth`` 16/24/32; flac: 16/24; mp3/ogg/m4a: ffmpeg at
+    ``bitrate``.
+    """
+
+    def __init__(self, path, sample_rate, channels, codec=None, bit_depth=16, bitrate="320k"):
+        self.path = os.fspath(path)
+        self.codec = _codec_for(self.path, codec)
+        self.sample_rate, self.channels = int(sample_rate), int(channels)
+        if self.sample_rate <= 0 or self.channels <= 0:
+            raise AudioError(f"{self.path}: invalid sample rate {sample_rate} or channels {channels}")
+        self.frames_written = 0
+        self._sf = self._proc = self._tmp = None
+        self._done = False
+        subtype = None
+        if self.codec in ("wav", "flac"):
+            subtype = (_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES).get(bit_depth)
+            if subtype is None:
+                ok = sorted(_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES)
+                raise AudioError(f"{self.path}: {self.codec} cannot be written with bit depth "
+                                 f"{bit_depth}: use one of {ok}")
+        else:
+            ffmpeg = _require_tool("ffmpeg", self.path, "write")
+            encoder, muxer = _FFMPEG_ENCODERS[self.codec]
+            if encoder not in _ffmpeg_encoders(ffmpeg):
+                raise AudioError(f"{self.path}: this ffmpeg has no {encoder} encoder needed for "
+                                 f"{self.codec}; install a full ffmpeg build or write wav/flac")
+        if os.path.isdir(self.path):
+            raise OutputError(f"{self.path}: is a directory, cannot write audio there")
+        directory = os.path.dirname(os.path.abspath(self.path))
+        name = os.path.basename(self.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
+            os.close(fd)
+        except OSError as e:
+            raise OutputError(f"{self.path}: cannot write in {directory} ({e.strerror}); "
+                              "choose a writable output directory") from None
+        try:
+            if subtype is not None:
+                self._sf = sf.SoundFile(self._tmp, "w", self.sample_rate, self.channels,
+                                        subtype=subtype, format=self.codec.upper())
+            else:
+                cmd = [ffmpeg, "-hide_banner", "-v", "error", "-y", "-f", "f32le",
+                       "-ar", str(self.sample_rate), "-ac", str(self.channels), "-i", "pipe:0",
+                       "-c:a", encoder, "-b:a", str(bitrate), "-f", muxer, self._tmp]
+                err = tempfile.TemporaryFile()
+                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                              stderr=err)
+                self._proc.err = err
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, (RuntimeError, OSError)):
+                raise OutputError(f"{self.path}: cannot start writing ({_one_line(e)})") from None
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.commit()
+        return False
+
+    def __del__(self):
+        if getattr(self, "_done", True) is False:
+            self.abort()
+
+    def _ffmpeg_error(self):
+        self._proc.err.seek(0)
+        lines = self._proc.err.read().decode("utf-8", "replace").strip().splitlines()
+        return _one_line(lines[-1]) if lines else f"ffmpeg exit status {self._proc.returncode}"
+
+    def write(self, block):
+        """Append a ``(n, channels)`` float block (1-D allowed for mono)."""
+        if self._done:
+            raise AudioError(f"{self.path}: writer already committed or aborted")
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1 and self.channels == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise AudioError(f"{self.path}: block of shape {x.shape} does not match "
+                             f"(samples, {self.channels})")
+        if not np.isfinite(x).all():
+            raise AudioError(f"{self.path}: refusing to write non-finite samples (NaN or Inf)")
+        try:
+            if self._sf is not None:
+                self._sf.write(x)
+            else:
+                self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
+        except (BrokenPipeError, OSError, RuntimeError) as e:
+            why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None \
+                else _one_line(e)
+            self.abort()
+            raise OutputError(f"{self.path}: write failed ({why})") from None
+        self.frames_written += len(x)
+
+    def commit(self):
+        """Finish encoding and atomically move the file to ``path``."""
+        if self._done:
+            return
+        try:
+            if self._sf is not None:
+                self._sf.close()
+            else:
+                self._proc.stdin.close()
+                if self._proc.wait() != 0:
+                    raise OutputError(f"{self.path}: encoding failed ({self._ffmpeg_error()})")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it 0600
+            os.replace(self._tmp, self.path)
+        except OutputError:
+            self.abort()
+            raise
+        except (OSError, RuntimeError) as e:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot finish writing ({_one_line(e)})") from None
+        self._tmp = None
+        self._done = True
+        self._cleanup()
+
+    def _cleanup(self):
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            for f in (self._proc.stdin, self._proc.err):
+                try:
+                    f.close()
+                except (OSError, ValueError):
+                    pass
+            self._proc = None
+
+    def abort(self):
+        """Drop everything written; ``path`` is left as it was."""
+        self._done = True
+        if self._sf is not None:
+            try:
+                self._sf.close()
+            except (RuntimeError, OSError):
+                pass
+            self._sf = None
+        self._cleanup()
+        if self._tmp is not None:
+            try:
+                os.remove(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+
+def save(path, waveform, sample_rate, codec=None, bit_depth=16, bitrate="320k", clip="rescale"):
+    """Write a ``(samples, channels)`` array atomically; ``clip`` is rescale, clamp or none."""
+    if clip not in CLIP_MODES:
+        raise AudioError(f"{path}: unknown clip mode {clip!r}: use one of {', '.join(CLIP_MODES)}")
+    x = np.asarray(waveform, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise AudioError(f"{path}: waveform must be (samples, channels), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise AudioError(f"{path}: refusing to write non-finite samples (NaN or Inf)")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = 1.0 / max(peak, 1.0)
+    step = 1 << 16
+    with AudioWriter(path, sample_rate, x.shape[1], codec, bit_depth, bitrate) as writer:
+        for i in range(0, len(x), step):
+            writer.write(apply_clip(x[i: i + step], clip, scale))
