@@ -298,12 +298,20 @@ def converted_dir(ckpt_dir, name: str) -> Path:
     """Where the tfsep conversion of a Spleeter checkpoint is kept.
 
     Keyed by the checkpoint's ``model.index`` (which records every tensor's
-    checksum), so the same weights in ``saved_models/`` and in the cache share
-    one conversion, and changed weights get a new one.
+    checksum) and by the packaged config the model is built from, so the same
+    weights in ``saved_models/`` and in the cache share one conversion, and
+    changed weights or changed settings (e.g. a new default overlap) get a new
+    one instead of a stale copy.
     """
+    import hashlib
+
+    from .config import CONFIG_DIR
     from .fetch import _sha256
 
     digest = _sha256(Path(ckpt_dir) / "model.index")[:12]
+    packaged = CONFIG_DIR / f"{name}.json"
+    if packaged.is_file():
+        digest += "-" + hashlib.sha256(packaged.read_bytes()).hexdigest()[:8]
     return cache_dir() / "converted" / f"{name}-{digest}"
 
 
