@@ -9,7 +9,7 @@ SDR of tfsep's stems against Spleeter's shows that they agree (tfsep blends
 overlapping segments where Spleeter cuts hard 512-frame blocks, so they are
 not bit-equal on inputs longer than one segment).
 
-    TFSEP_CACHE=/tmp/integ_cache .venv/bin/python bench/vs_spleeter.py [--seconds 30]
+    .venv/bin/python bench/vs_spleeter.py [--seconds 30]
 """
 
 from __future__ import annotations
