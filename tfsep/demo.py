@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     tfsep = Path(sys.executable).with_name("tfsep")
     cmd = [str(tfsep) if tfsep.exists() else "tfsep", "separate", str(mix_path), "-o", str(out), "-m", args.model,
            "--bit-depth", "32", "--clip", "none", "--overwrite"]
-    print("$ " + " ".join(cmd[1:] if cmd[0].endswith("tfsep") else cmd))
+    print("$ tfsep " + " ".join(cmd[1:]))
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
