@@ -42,6 +42,82 @@ def _crossfade_window(length: int, overlap: int, edge: int = 0) -> np.ndarray:
     return w
 
 
+def select_stems(all_stems, stems, model_name) -> list:
+    """The requested subset of ``all_stems`` in model order (all when ``stems`` is empty)."""
+    if not stems:
+        return list(all_stems)
+    unknown = [s for s in stems if s not in all_stems]
+    if unknown:
+        raise TfsepError(f"model {model_name} has no stem {', '.join(unknown)} (its stems: {', '.join(all_stems)})")
+    return [s for s in all_stems if s in stems]
+
+
+def overlap_add_stream(blocks, run, *, segment, hop, window, n_stems, channels, batch_size=1, on_segment=None):
+    """Stream blocks ``(n, C)`` through ``run`` in overlapping segments -> stem blocks ``(stems, m, C)``.
+
+    Segments start every ``hop`` samples and hold up to ``segment`` samples;
+    ``run(list of segments)`` returns, per segment, stems ``(stems, >= len(seg), C)``.
+    Outputs are blended with ``window`` and normalised by the summed weights;
+    the concatenated output has exactly as many samples as the input.  The one
+    loop behind ``Separator`` and the TF Serving client.
+    """
+    L, H, S = segment, hop, n_stems
+    pending = np.zeros((0, channels), dtype=np.float32)  # input from absolute position `start`
+    acc = np.zeros((S, 0, channels), dtype=np.float32)  # weighted output sum from `out_pos`
+    wsum = np.zeros(0, dtype=np.float32)
+    start = out_pos = 0
+    exhausted = False
+    it = iter(blocks)
+    while True:
+        # Read enough for a full batch of segments plus one sample: that
+        # sample tells whether the batch's last segment ends the input.
+        need = (batch_size - 1) * H + L + 1
+        parts, have = [pending], len(pending)
+        while have < need and not exhausted:
+            block = next(it, None)
+            if block is None:
+                exhausted = True
+                break
+            block = np.asarray(block, dtype=np.float32)
+            if block.ndim != 2 or block.shape[1] != channels:
+                raise AudioError(f"expected blocks of shape (n, {channels}), got {block.shape}")
+            parts.append(block)
+            have += len(block)
+        if len(parts) > 1:
+            pending = np.concatenate(parts)
+        if len(pending) == 0:
+            return  # empty input; a non-final batch always leaves input pending
+        segs, offsets, off, final = [], [], 0, False
+        while len(segs) < batch_size:
+            segs.append(pending[off : off + L])
+            offsets.append(off)
+            if off + L >= len(pending):  # only when exhausted: see `need`
+                final = True
+                break
+            off += H
+        result = run(segs)
+        end = start + offsets[-1] + len(segs[-1])
+        grow = end - out_pos - acc.shape[1]
+        if grow > 0:
+            acc = np.concatenate([acc, np.zeros((S, grow, channels), np.float32)], axis=1)
+            wsum = np.concatenate([wsum, np.zeros(grow, np.float32)])
+        for seg, o, stems in zip(segs, offsets, result):
+            n, a = len(seg), start + o - out_pos
+            w = window[:n]
+            acc[:, a : a + n] += stems[:, :n] * w[None, :, None]
+            wsum[a : a + n] += w
+        # Everything before the next segment's start is final.
+        done = end if final else start + off
+        emit = done - out_pos
+        yield acc[:, :emit] / wsum[None, :emit, None]
+        acc, wsum, out_pos = acc[:, emit:], wsum[emit:], done
+        if on_segment is not None:
+            on_segment(out_pos)
+        if final:
+            return
+        pending, start = pending[off:], start + off
+
+
 class Separator:
     """Separate waveforms or files into stems with a tfsep model.
 
@@ -91,13 +167,7 @@ class Separator:
         if self.batch_size < 1:
             raise TfsepError(f"batch_size must be >= 1, got {self.batch_size}")
         all_stems = list(cfg["stems"])
-        if stems:
-            unknown = [s for s in stems if s not in all_stems]
-            if unknown:
-                raise TfsepError(f"model {cfg['name']} has no stem {', '.join(unknown)} (its stems: {', '.join(all_stems)})")
-            self.stems = [s for s in all_stems if s in stems]
-        else:
-            self.stems = all_stems
+        self.stems = select_stems(all_stems, stems, cfg["name"])
         self._stem_index = [all_stems.index(s) for s in self.stems]
         from .audio.waveform import separation_domain
 
@@ -158,61 +228,17 @@ class Separator:
         The concatenated output has exactly as many samples as the input.
         ``on_segment(samples_done)`` is called after each batch of segments.
         """
-        L, H, S = self.segment, self.hop, len(self.stems)
-        pending = np.zeros((0, self.channels), dtype=np.float32)  # input from absolute position `start`
-        acc = np.zeros((S, 0, self.channels), dtype=np.float32)  # weighted output sum from `out_pos`
-        wsum = np.zeros(0, dtype=np.float32)
-        start = out_pos = 0
-        exhausted = False
-        it = iter(blocks)
-        while True:
-            # Read enough for a full batch of segments plus one sample: that
-            # sample tells whether the batch's last segment ends the input.
-            need = (self.batch_size - 1) * H + L + 1
-            parts, have = [pending], len(pending)
-            while have < need and not exhausted:
-                block = next(it, None)
-                if block is None:
-                    exhausted = True
-                    break
-                block = np.asarray(block, dtype=np.float32)
-                if block.ndim != 2 or block.shape[1] != self.channels:
-                    raise AudioError(f"expected blocks of shape (n, {self.channels}), got {block.shape}")
-                parts.append(block)
-                have += len(block)
-            if len(parts) > 1:
-                pending = np.concatenate(parts)
-            if len(pending) == 0:
-                return  # empty input; a non-final batch always leaves input pending
-            segs, offsets, off, final = [], [], 0, False
-            while len(segs) < self.batch_size:
-                segs.append(pending[off : off + L])
-                offsets.append(off)
-                if off + L >= len(pending):  # only when exhausted: see `need`
-                    final = True
-                    break
-                off += H
-            result = self._run(segs)
-            end = start + offsets[-1] + len(segs[-1])
-            grow = end - out_pos - acc.shape[1]
-            if grow > 0:
-                acc = np.concatenate([acc, np.zeros((S, grow, self.channels), np.float32)], axis=1)
-                wsum = np.concatenate([wsum, np.zeros(grow, np.float32)])
-            for seg, o, stems in zip(segs, offsets, result):
-                n, a = len(seg), start + o - out_pos
-                w = self._window[:n]
-                acc[:, a : a + n] += stems[:, :n] * w[None, :, None]
-                wsum[a : a + n] += w
-            # Everything before the next segment's start is final.
-            done = end if final else start + off
-            emit = done - out_pos
-            yield acc[:, :emit] / wsum[None, :emit, None]
-            acc, wsum, out_pos = acc[:, emit:], wsum[emit:], done
-            if on_segment is not None:
-                on_segment(out_pos)
-            if final:
-                return
-            pending, start = pending[off:], start + off
+        return overlap_add_stream(
+            blocks,
+            self._run,
+            segment=self.segment,
+            hop=self.hop,
+            window=self._window,
+            n_stems=len(self.stems),
+            channels=self.channels,
+            batch_size=self.batch_size,
+            on_segment=on_segment,
+        )
 
     # -- in-memory API ------------------------------------------------------------------
 

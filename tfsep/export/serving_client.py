@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..errors import AudioError, TfsepError
+from ..separator import _crossfade_window, overlap_add_stream, select_stems
 
 MAX_MESSAGE = 1 << 30
 
@@ -135,15 +136,6 @@ def connect(server: str, model_name: str, timeout: float = 300.0):
     raise ServingError(f"server must be grpc://HOST:PORT or http://HOST:PORT, got {server!r}")
 
 
-def _crossfade(segment, overlap, edge):
-    from ..separator import _crossfade_window
-
-    try:
-        return _crossfade_window(segment, overlap, edge)
-    except TypeError:  # a window without the edge parameter
-        return _crossfade_window(segment, overlap)
-
-
 class RemoteSeparator:
     """A separator whose model runs in TF Serving; drop-in for ``Separator`` in ``stemfiles.separate_file``.
 
@@ -171,12 +163,8 @@ class RemoteSeparator:
             raise TfsepError(f"overlap must be a fraction between 0 and 0.5, got {overlap}")
         self.overlap = int(round(frac * self.segment))
         self.hop = self.segment - self.overlap
-        all_stems = list(meta["stems"])
-        unknown = [s for s in stems or () if s not in all_stems]
-        if unknown:
-            raise TfsepError(f"model {meta['name']} has no stem {', '.join(unknown)} (its stems: {', '.join(all_stems)})")
-        self.stems = [s for s in all_stems if not stems or s in stems]
-        self._window = _crossfade(self.segment, self.overlap, meta["crossfade_edge"])
+        self.stems = select_stems(meta["stems"], stems, meta["name"])
+        self._window = _crossfade_window(self.segment, self.overlap, meta["crossfade_edge"])
 
     def _run(self, segment: np.ndarray) -> np.ndarray:
         out = self.client.predict("serving_default", {"waveform": segment})
@@ -190,47 +178,16 @@ class RemoteSeparator:
 
     def iter_separate(self, blocks: Iterable[np.ndarray], on_segment=None) -> Iterator[np.ndarray]:
         """Blocks ``(n, C)`` -> stem blocks ``(stems, m, C)``; the same segments and weights as ``Separator``."""
-        L, H, C, S = self.segment, self.hop, self.channels, len(self.stems)
-        buf = np.zeros((0, C), np.float32)  # input from absolute sample `start`
-        acc = np.zeros((S, 0, C), np.float32)  # weighted sums from `out_pos`
-        wsum = np.zeros(0, np.float32)
-        start = out_pos = 0
-
-        def add(seg):
-            nonlocal acc, wsum
-            y = self._run(seg)
-            n, a = len(seg), start - out_pos
-            grow = a + n - acc.shape[1]
-            if grow > 0:
-                acc = np.concatenate([acc, np.zeros((S, grow, C), np.float32)], axis=1)
-                wsum = np.concatenate([wsum, np.zeros(grow, np.float32)])
-            w = self._window[:n]
-            acc[:, a : a + n] += y * w[None, :, None]
-            wsum[a : a + n] += w
-
-        def emit(upto):
-            nonlocal acc, wsum, out_pos
-            k = upto - out_pos
-            block = acc[:, :k] / wsum[None, :k, None]
-            acc, wsum, out_pos = acc[:, k:], wsum[k:], upto
-            if on_segment is not None:
-                on_segment(out_pos)
-            return block
-
-        for block in blocks:
-            block = np.asarray(block, np.float32)
-            if block.ndim != 2 or block.shape[1] != C:
-                raise AudioError(f"expected blocks of shape (n, {C}), got {block.shape}")
-            buf = np.concatenate([buf, block])
-            # A segment is final only when it reaches the end of the input: wait for one more sample.
-            while len(buf) > L:
-                add(buf[:L])
-                yield emit(start + H)
-                buf, start = buf[H:], start + H
-        if len(buf) == 0 and start == 0:
-            return
-        add(buf)
-        yield emit(start + len(buf))
+        return overlap_add_stream(
+            blocks,
+            lambda segments: [self._run(seg) for seg in segments],
+            segment=self.segment,
+            hop=self.hop,
+            window=self._window,
+            n_stems=len(self.stems),
+            channels=self.channels,
+            on_segment=on_segment,
+        )
 
     def separate(self, waveform, sample_rate: int) -> dict:
         """Waveform ``(samples, channels)`` at the model's rate -> ``{stem: waveform}``."""
