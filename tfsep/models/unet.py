@@ -48,35 +48,43 @@ def _norm(kind, name):
     return layers.Identity(name=name)
 
 
-def unet_branch(x, params, out_channels, prefix, seed, final_activation):
-    """One U-Net from input ``(B, T, F, C)`` to ``(B, T, F, out_channels)``."""
-    if params.get("conv_dim", 2) == 1:
-        from .unet1d import unet_branch_1d
+def encoder_decoder(x, params, prefix, init, conv, deconv, last_filters):
+    """The U-Net body shared by the 2D and Conv1D variants, up to the mask convolution.
 
-        return unet_branch_1d(x, params, out_channels, prefix, seed, final_activation)
+    ``conv``/``deconv`` are the layer classes (``Conv2D``/``Conv2DTranspose`` or
+    their 1D forms); the last decoder block has ``last_filters`` filters.
+    """
     filters = params["conv_n_filters"]
     k = params["kernel_size"]
     depth = len(filters)
-    init = keras.initializers.HeUniform(seed=seed)
     skips = []
     for i, f in enumerate(filters, 1):
-        conv = layers.Conv2D(f, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}enc{i}_conv")(x)
-        skips.append(conv)
+        out = conv(f, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}enc{i}_conv")(x)
+        skips.append(out)
         if i < depth:
-            x = _norm(params["normalization"], f"{prefix}enc{i}_norm")(conv)
+            x = _norm(params["normalization"], f"{prefix}enc{i}_norm")(out)
             x = _activation(params["conv_activation"], f"{prefix}enc{i}_act")(x)
     x = skips[-1]
     for j in range(1, depth + 1):
-        n_filters = filters[depth - 1 - j] if j < depth else 1
-        x = layers.Conv2DTranspose(
-            n_filters, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}dec{j}_deconv"
-        )(x)
+        n_filters = filters[depth - 1 - j] if j < depth else last_filters
+        x = deconv(n_filters, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}dec{j}_deconv")(x)
         x = _activation(params["deconv_activation"], f"{prefix}dec{j}_act")(x)
         x = _norm(params["normalization"], f"{prefix}dec{j}_norm")(x)
         if j < depth:
             if j <= params["dropout_layers"] and params["dropout"] > 0:
                 x = layers.Dropout(params["dropout"], name=f"{prefix}dec{j}_dropout")(x)
             x = layers.Concatenate(axis=-1, name=f"{prefix}dec{j}_skip")([skips[depth - 1 - j], x])
+    return x
+
+
+def unet_branch(x, params, out_channels, prefix, seed, final_activation):
+    """One U-Net from input ``(B, T, F, C)`` to ``(B, T, F, out_channels)``."""
+    if params.get("conv_dim", 2) == 1:
+        from .unet1d import unet_branch_1d
+
+        return unet_branch_1d(x, params, out_channels, prefix, seed, final_activation)
+    init = keras.initializers.HeUniform(seed=seed)
+    x = encoder_decoder(x, params, prefix, init, layers.Conv2D, layers.Conv2DTranspose, 1)
     return layers.Conv2D(
         out_channels,
         (4, 4),
