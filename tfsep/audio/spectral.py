@@ -168,21 +168,18 @@ class SpectralSeparation:
         """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
         if not self.wiener_iterations:
             return self._masked(waveform)
+        from .wiener import wiener
+
         length = tf.shape(waveform)[1]
         spec = self.stft(waveform)
         masks = self.masks(spec)
-        if self.wiener_iterations:
-            from .wiener import wiener
-
-            exponent = _mask_exponent(self.model)
-            if self.mask_extension == "zeros":
-                # Bins above F are silent in every stem: filter only the F bins the model sees.
-                sub = wiener(spec[:, :, : self.F], masks[:, :, :, : self.F], self.wiener_iterations, mask_exponent=exponent)
-                stems_spec = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F], [0, 0]])
-            else:
-                stems_spec = wiener(spec, masks, self.wiener_iterations, mask_exponent=exponent)
+        exponent = _mask_exponent(self.model)
+        if self.mask_extension == "zeros":
+            # Bins above F are silent in every stem: filter only the F bins the model sees.
+            sub = wiener(spec[:, :, : self.F], masks[:, :, :, : self.F], self.wiener_iterations, mask_exponent=exponent)
+            stems_spec = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F], [0, 0]])
         else:
-            stems_spec = tf.cast(masks, spec.dtype) * spec[:, None]
+            stems_spec = wiener(spec, masks, self.wiener_iterations, mask_exponent=exponent)
         shape = tf.shape(stems_spec)
         flat = tf.reshape(stems_spec, [shape[0] * shape[1], shape[2], shape[3], shape[4]])
         wave = self.istft(flat, length=length)
