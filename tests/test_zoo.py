@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,25 @@ def test_stacked_init_from_and_freeze(tmp_path):
     raw["model"]["params"]["init_from"] = str(tmp_path / "missing")
     with pytest.raises(TfsepError, match="init_from"):
         models.build(load_config(raw))
+
+
+def test_stacked_model_dir_reloads_after_init_from_source_is_gone(tmp_path):
+    """A trained stacked model keeps working when the first network's init_from directory is deleted."""
+    first_cfg, first_model = _model("unet_tiny")
+    first_dir = models.save_model_dir(first_model, first_cfg, tmp_path / "first")
+    raw = json.loads((ZOO / "stacked_unet_tiny.json").read_text())
+    raw["model"]["params"].update(init_from=str(first_dir), freeze=False)
+    cfg = load_config(raw)
+    model = models.build(cfg)
+    for w in model.get_layer("first").weights:  # move away from the init_from weights, as training would
+        w.assign(np.asarray(w) + 0.01)
+    stacked_dir = models.save_model_dir(model, cfg, tmp_path / "stacked")
+    shutil.rmtree(first_dir)
+
+    loaded = models.load_model_dir(stacked_dir)
+    x = tf.constant(_input(cfg, seed=5))
+    np.testing.assert_allclose(np.asarray(loaded.keras_model(x)), np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    assert loaded.config["model"]["params"]["init_from"] == str(first_dir)  # the record of where it came from stays
 
 
 # -- training through tfsep.training.loop ---------------------------------------------------------

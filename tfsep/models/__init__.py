@@ -88,13 +88,23 @@ def is_model_dir(path) -> bool:
     return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
+def _saved_weights_only(config: dict) -> dict:
+    """``config`` with ``model.params.init_from`` cleared: a model directory's own weights replace
+    whatever ``init_from`` loaded at build time, so reloading must not need (or re-read) that source."""
+    if not config["model"].get("params", {}).get("init_from"):
+        return config
+    out = dict(config)
+    out["model"] = dict(config["model"], params=dict(config["model"]["params"], init_from=None))
+    return out
+
+
 def load_model_dir(path) -> TfsepModel:
     """Load a tfsep model directory (config + weights)."""
     path = Path(path)
     if not is_model_dir(path):
         raise ModelError(f"{path}: not a tfsep model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
     config = load_config(path)
-    model = build(config)
+    model = build(_saved_weights_only(config))
     try:
         model.load_weights(str(path / WEIGHTS_FILE))
     except Exception as exc:  # h5py/keras raise many types; all mean the same to a user
