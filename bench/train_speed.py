@@ -91,7 +91,8 @@ def main():
         sps = args.steps / train_s
         model_eps = sps * args.batch
 
-    print(f"config {cfg['name']}: batch {args.batch}, excerpt {task.excerpt_length} samples ({task.frames} frames x {cfg['F']} bins), "
+    shape = f" ({task.frames} frames x {cfg['F']} bins)" if hasattr(task, "frames") else " (waveform)"
+    print(f"config {cfg['name']}: batch {args.batch}, excerpt {task.excerpt_length} samples{shape}, "
           f"{len(cfg['stems'])} stems, {model.count_params():,} parameters, {os.cpu_count()} CPUs")
     print(f"decode+cache {len(train)} tracks: {decode_s:.2f} s")
     print(f"train step:      {sps:.3f} steps/s, {model_eps:.2f} examples/s")
