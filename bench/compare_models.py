@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,10 +42,11 @@ def tfsep(*args, log):
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def synth(out: Path, tracks: int, seconds: float, seed: int, log):
+def synth(out: Path, tracks: int, seconds: float, seed: int, sample_rate: int, log):
     if out.is_dir() and len([p for p in out.iterdir() if p.is_dir()]) >= tracks:
         return
-    tfsep("data", "synth", "-o", out, "--tracks", tracks, "--seconds", seconds, "--seed", seed, "-q", log=log)
+    tfsep("data", "synth", "-o", out, "--tracks", tracks, "--seconds", seconds, "--seed", seed,
+          "--sample-rate", sample_rate, "-q", log=log)
 
 
 def train(name: str, size: str, args, train_dir: Path, log) -> dict:
@@ -118,8 +120,8 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f"Data: `tfsep data synth`, {args.tracks} train + {args.test_tracks} test songs of {args.seconds:g} s (seeds {args.seed}/{args.seed + 1}).",
         f"Budget: {args.steps} steps of batch {args.batch_size} per model on this machine; evaluation: museval (BSS Eval v4, 1 s frames), median over frames then over tracks.",
         "",
-        "| model | params | train s/step | separation x real time | " + " | ".join(f"SDR {s}" for s in stems) + " | SDR mean |",
-        "|---|---:|---:|---:|" + "---:|" * (len(stems) + 1),
+        "| model | params | train s/step | train wall (min) | separation x real time | " + " | ".join(f"SDR {s}" for s in stems) + " | SDR mean |",
+        "|---|---:|---:|---:|---:|" + "---:|" * (len(stems) + 1),
     ]
     methods = [(r["name"], str(r["run_dir"])) for r in runs] + [(m, m) for m in args.reference]
     for label, method in methods:
@@ -128,7 +130,11 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         mean = statistics.mean([statistics.median(v) for v in sdrs if v]) if any(sdrs) else None
         f = facts.get(label)
         run = next((r for r in runs if r["name"] == label), None)
-        head = f"| {label} | {f['params']:,} | {run['s_per_step']:.2f} | {f['x_realtime']:.1f} | " if run and f else f"| {label} (reference) | – | – | – | "
+        head = (
+            f"| {label} | {f['params']:,} | {run['s_per_step']:.2f} | {run['s_per_step'] * args.steps / 60:.1f} | {f['x_realtime']:.1f} | "
+            if run and f
+            else f"| {label} (reference) | – | – | – | – | "
+        )
         tail = f"{mean:.2f}" if mean is not None else "–"
         lines.append(head + " | ".join(_median(v) for v in sdrs) + f" | {tail} |")
     for metric in METRICS:
@@ -136,9 +142,12 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         for label, method in methods:
             per = scores.get(method) or scores.get(Path(method).name) or {}
             lines.append(f"| {label} | " + " | ".join(_median(per.get(s, {}).get(metric, [])) for s in stems) + " |")
-    plots = sorted((eval_dir / "plots").glob("*.png")) if (eval_dir / "plots").is_dir() else []
-    if plots:
-        lines += ["", "## SDR box plot", ""] + [f"![{p.stem}]({p.resolve()})" for p in plots]
+    box = eval_dir / "plots" / "sdr_boxplot.png"
+    if box.is_file():  # copied next to the report so the link survives moving the work dir
+        img = path.parent / "img" / f"compare_{args.size}_{args.steps}steps_sdr.png"
+        img.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(box, img)
+        lines += ["", "## SDR box plot", "", f"![SDR per stem and method]({img.relative_to(path.parent).as_posix()})"]
     lines += ["", "## Findings", "", "_Write which design choices helped and which did not, citing the rows above._", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -147,7 +156,7 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", type=Path, default=Path("runs/compare"))
-    ap.add_argument("--size", choices=["tiny", "4stems"], default="4stems", help="which preset of each family")
+    ap.add_argument("--size", choices=["tiny", "small", "4stems"], default="small", help="which preset of each family")
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--tracks", type=int, default=40)
     ap.add_argument("--test-tracks", type=int, default=10)
@@ -163,8 +172,9 @@ def main(argv=None):
     log = lambda msg: print(f"[compare] {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
     train_dir, test_dir = args.work / "data" / "train", args.work / "data" / "test"
-    synth(train_dir, args.tracks, args.seconds, args.seed, log)
-    synth(test_dir, args.test_tracks, args.seconds, args.seed + 1, log)
+    sample_rate = json.loads((ZOO / f"{args.families.split(',')[0]}_{args.size}.json").read_text())["sample_rate"]
+    synth(train_dir, args.tracks, args.seconds, args.seed, sample_rate, log)
+    synth(test_dir, args.test_tracks, args.seconds, args.seed + 1, sample_rate, log)
 
     runs = [train(name, args.size, args, train_dir, log) for name in args.families.split(",")]
     facts = {r["name"]: model_facts(r, test_dir) for r in runs}
