@@ -30,8 +30,19 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import train_speed  # noqa: E402  (bench/train_speed.py)
+
 ZOO = ROOT / "configs" / "zoo"
 FAMILIES = ["unet", "unet1d", "enhanced_unet", "stacked_unet", "wave_unet", "demucs", "demucs2d"]
+# --ablations: the enhanced U-Net with one of its additions taken out (name -> family, model.params changes).
+ABLATIONS = {
+    "enhanced_no_attention": ("enhanced_unet", {"attention": False}),
+    "enhanced_no_lstm": ("enhanced_unet", {"lstm_units": 0}),
+    "enhanced_batchnorm": ("enhanced_unet", {"normalization": "batch"}),
+    # refinement on top of the trained plain U-Net, which stays frozen (twice the steps in all)
+    "stacked_on_unet": ("stacked_unet", {"init_from": "{runs}/unet_{size}", "freeze": True}),
+}
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
 
 
@@ -50,8 +61,11 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, sample_rate: int, l
 
 
 def train(name: str, size: str, args, train_dir: Path, log) -> dict:
-    cfg = json.loads((ZOO / f"{name}_{size}.json").read_text())
+    family, changes = ABLATIONS.get(name, (name, {}))
+    cfg = json.loads((ZOO / f"{family}_{size}.json").read_text())
     cfg["name"] = f"{name}_{size}"
+    runs_dir = args.work / "runs"
+    cfg["model"]["params"].update({k: v.format(runs=runs_dir, size=size) if isinstance(v, str) else v for k, v in changes.items()})
     cfg["training"].update(
         train_path=str(train_dir),
         batch_size=args.batch_size,
@@ -72,7 +86,7 @@ def train(name: str, size: str, args, train_dir: Path, log) -> dict:
         wall = time.perf_counter() - t0
         timing.write_text(json.dumps({"train_wall_s": wall, "steps": args.steps}))
     info = json.loads(timing.read_text())
-    return {"name": cfg["name"], "run_dir": run_dir, "config": cfg, "s_per_step": info["train_wall_s"] / info["steps"]}
+    return {"name": cfg["name"], "run_dir": run_dir, "config": cfg, "wall_s": info["train_wall_s"]}
 
 
 def model_facts(run: dict, test_dir: Path) -> dict:
@@ -95,7 +109,9 @@ def model_facts(run: dict, test_dir: Path) -> dict:
     t0 = time.perf_counter()
     sep.separate(wave, sr)
     sec = time.perf_counter() - t0
-    return {"params": model.keras_model.count_params(), "x_realtime": len(wave) / sr / sec}
+    # Train step time on its own (the run's wall time may include validation and other jobs).
+    step = train_speed.measure(run["config"], run["config"]["training"]["train_path"], run["config"]["training"]["batch_size"], steps=5)
+    return {"params": model.keras_model.count_params(), "x_realtime": len(wave) / sr / sec, "s_per_step": 1 / step["steps_per_s"]}
 
 
 def read_scores(path: Path) -> dict:
@@ -120,6 +136,8 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f"Data: `tfsep data synth`, {args.tracks} train + {args.test_tracks} test songs of {args.seconds:g} s (seeds {args.seed}/{args.seed + 1}).",
         f"Budget: {args.steps} steps of batch {args.batch_size} per model on this machine; evaluation: museval (BSS Eval v4, 1 s frames), median over frames then over tracks.",
         "",
+        "Train s/step: 5 steps timed alone after training (`bench/train_speed.py`); train wall: the whole run (startup, 4 validations, checkpoints; other jobs may have shared the CPU).",
+        "",
         "| model | params | train s/step | train wall (min) | separation x real time | " + " | ".join(f"SDR {s}" for s in stems) + " | SDR mean |",
         "|---|---:|---:|---:|---:|" + "---:|" * (len(stems) + 1),
     ]
@@ -131,7 +149,7 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f = facts.get(label)
         run = next((r for r in runs if r["name"] == label), None)
         head = (
-            f"| {label} | {f['params']:,} | {run['s_per_step']:.2f} | {run['s_per_step'] * args.steps / 60:.1f} | {f['x_realtime']:.1f} | "
+            f"| {label} | {f['params']:,} | {f['s_per_step']:.2f} | {run['wall_s'] / 60:.1f} | {f['x_realtime']:.1f} | "
             if run and f
             else f"| {label} (reference) | – | – | – | – | "
         )
@@ -142,6 +160,15 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         for label, method in methods:
             per = scores.get(method) or scores.get(Path(method).name) or {}
             lines.append(f"| {label} | " + " | ".join(_median(per.get(s, {}).get(metric, [])) for s in stems) + " |")
+    histories = {r["name"]: json.loads((r["run_dir"] / "history.json").read_text()) for r in runs if (r["run_dir"] / "history.json").is_file()}
+    if histories:
+        steps = sorted({h["step"] for hist in histories.values() for h in hist})
+        lines += ["", "## Validation SDR during training", "",
+                  "Mean global SDR (dB) over the stems on the 2 validation songs, at each validation step.", "",
+                  "| model | " + " | ".join(f"step {k}" for k in steps) + " |", "|---|" + "---:|" * len(steps)]
+        for name, hist in histories.items():
+            by_step = {h["step"]: h["sdr"] for h in hist}
+            lines.append(f"| {name} | " + " | ".join(f"{by_step[k]:.2f}" if k in by_step else "–" for k in steps) + " |")
     box = eval_dir / "plots" / "sdr_boxplot.png"
     if box.is_file():  # copied next to the report so the link survives moving the work dir
         img = path.parent / "img" / f"compare_{args.size}_{args.steps}steps_sdr.png"
@@ -161,6 +188,8 @@ def main(argv=None):
     ap.add_argument("--tracks", type=int, default=40)
     ap.add_argument("--test-tracks", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--ablations", default="", help=f"comma list of variants to train too, or 'all' ({', '.join(ABLATIONS)})")
+    ap.add_argument("--train-only", action="store_true", help="stop after training (another run evaluates and reports)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=4)
@@ -171,12 +200,23 @@ def main(argv=None):
     args.work = args.work.resolve()
     log = lambda msg: print(f"[compare] {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
+    ablations = list(ABLATIONS) if args.ablations == "all" else [a for a in args.ablations.split(",") if a]
+    unknown = [a for a in ablations if a not in ABLATIONS]
+    if unknown:
+        ap.error(f"unknown ablation {', '.join(unknown)} (known: {', '.join(ABLATIONS)})")
+    names = [n for n in args.families.split(",") if n] + ablations
+    if not names:
+        ap.error("nothing to compare: give --families and/or --ablations")
+
     train_dir, test_dir = args.work / "data" / "train", args.work / "data" / "test"
-    sample_rate = json.loads((ZOO / f"{args.families.split(',')[0]}_{args.size}.json").read_text())["sample_rate"]
+    family = ABLATIONS.get(names[0], (names[0],))[0]
+    sample_rate = json.loads((ZOO / f"{family}_{args.size}.json").read_text())["sample_rate"]
     synth(train_dir, args.tracks, args.seconds, args.seed, sample_rate, log)
     synth(test_dir, args.test_tracks, args.seconds, args.seed + 1, sample_rate, log)
 
-    runs = [train(name, args.size, args, train_dir, log) for name in args.families.split(",")]
+    runs = [train(name, args.size, args, train_dir, log) for name in names]
+    if args.train_only:
+        return
     facts = {r["name"]: model_facts(r, test_dir) for r in runs}
 
     eval_dir = args.work / "evaluation"
