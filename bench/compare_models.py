@@ -110,7 +110,7 @@ def model_facts(run: dict, test_dir: Path) -> dict:
     sep.separate(wave, sr)
     sec = time.perf_counter() - t0
     # Train step time on its own (the run's wall time may include validation and other jobs).
-    step = train_speed.measure(run["config"], run["config"]["training"]["train_path"], run["config"]["training"]["batch_size"], steps=5)
+    step = train_speed.measure(run["config"], test_dir, run["config"]["training"]["batch_size"], steps=5)  # speed only: any tracks do
     return {"params": model.keras_model.count_params(), "x_realtime": len(wave) / sr / sec, "s_per_step": 1 / step["steps_per_s"]}
 
 
