@@ -89,7 +89,7 @@ def train(name: str, size: str, args, train_dir: Path, log) -> dict:
     return {"name": cfg["name"], "run_dir": run_dir, "config": cfg, "wall_s": info["train_wall_s"]}
 
 
-def model_facts(run: dict, test_dir: Path) -> dict:
+def model_facts(run: dict, test_dir: Path, time_steps: int) -> dict:
     """Parameters and separation speed (x real time) of a trained run directory on one test track."""
     import numpy as np
     import soundfile as sf
@@ -110,8 +110,11 @@ def model_facts(run: dict, test_dir: Path) -> dict:
     sep.separate(wave, sr)
     sec = time.perf_counter() - t0
     # Train step time on its own (the run's wall time may include validation and other jobs).
-    step = train_speed.measure(run["config"], test_dir, run["config"]["training"]["batch_size"], steps=5)  # speed only: any tracks do
-    return {"params": model.keras_model.count_params(), "x_realtime": len(wave) / sr / sec, "s_per_step": 1 / step["steps_per_s"]}
+    facts = {"params": model.keras_model.count_params(), "x_realtime": len(wave) / sr / sec, "s_per_step": None}
+    if time_steps:  # speed only: any tracks do
+        step = train_speed.measure(run["config"], test_dir, run["config"]["training"]["batch_size"], steps=time_steps)
+        facts["s_per_step"] = 1 / step["steps_per_s"]
+    return facts
 
 
 def read_scores(path: Path) -> dict:
@@ -122,6 +125,10 @@ def read_scores(path: Path) -> dict:
             if row["score"]:
                 out[row["method"]][row["target"]][row["metric"]].append(float(row["score"]))
     return out
+
+
+def _fmt(value):
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _median(values):
@@ -149,7 +156,7 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f = facts.get(label)
         run = next((r for r in runs if r["name"] == label), None)
         head = (
-            f"| {label} | {f['params']:,} | {f['s_per_step']:.2f} | {run['wall_s'] / 60:.1f} | {f['x_realtime']:.1f} | "
+            f"| {label} | {f['params']:,} | {_fmt(f['s_per_step'])} | {run['wall_s'] / 60:.1f} | {f['x_realtime']:.1f} | "
             if run and f
             else f"| {label} (reference) | – | – | – | – | "
         )
@@ -190,6 +197,7 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--ablations", default="", help=f"comma list of variants to train too, or 'all' ({', '.join(ABLATIONS)})")
     ap.add_argument("--train-only", action="store_true", help="stop after training (another run evaluates and reports)")
+    ap.add_argument("--time-steps", type=int, default=5, help="train steps timed alone per model for the s/step column (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=4)
@@ -217,7 +225,7 @@ def main(argv=None):
     runs = [train(name, args.size, args, train_dir, log) for name in names]
     if args.train_only:
         return
-    facts = {r["name"]: model_facts(r, test_dir) for r in runs}
+    facts = {r["name"]: model_facts(r, test_dir, args.time_steps) for r in runs}
 
     eval_dir = args.work / "evaluation"
     methods = [a for r in runs for a in ("-m", r["run_dir"])] + [a for m in args.reference for a in ("-m", m)]
