@@ -143,7 +143,8 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f"Data: `tfsep data synth`, {args.tracks} train + {args.test_tracks} test songs of {args.seconds:g} s (seeds {args.seed}/{args.seed + 1}).",
         f"Budget: {args.steps} steps of batch {args.batch_size} per model on this machine; evaluation: museval (BSS Eval v4, 1 s frames), median over frames then over tracks.",
         "",
-        "Train s/step: 5 steps timed alone after training (`bench/train_speed.py`); train wall: the whole run (startup, 4 validations, checkpoints; other jobs may have shared the CPU).",
+        f"Train s/step: {args.time_steps} steps of each model timed alone, back to back, after training (`bench/train_speed.py`); "
+        "train wall: the whole run (startup, 4 validations, checkpoints; other jobs may have shared the CPU).",
         "",
         "| model | params | train s/step | train wall (min) | separation x real time | " + " | ".join(f"SDR {s}" for s in stems) + " | SDR mean |",
         "|---|---:|---:|---:|---:|" + "---:|" * (len(stems) + 1),
