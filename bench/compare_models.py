@@ -6,11 +6,15 @@ Steps (each skipped when its output already exists, so an interrupted run resume
 3. ``tfsep evaluate`` (museval, 4 stems) of every trained model, the oracle ratio mask
    and a classical baseline on the test set;
 4. the Markdown report: SDR/SIR/SAR/ISR per stem (median over tracks), parameters,
-   training s/step, separation x real time, and a link to the SDR box plot.
+   training s/step (timed alone) and wall time, separation x real time, validation
+   SDR per step, and the SDR box plot (copied to ``img/`` beside the report).
+   The findings are written by hand below the generated tables.
 
-Usage (the issue's setting; hours on a CPU)::
+Usage: the run in docs/model_comparison.md (about 2.5 h on a 2-core CPU)::
 
-    python bench/compare_models.py --work runs/compare --steps 2000 --batch-size 4
+    python bench/compare_models.py --work runs/compare --size small \
+        --tracks 40 --test-tracks 10 --seconds 30 --steps 600 --batch-size 4 \
+        --ablations enhanced_batchnorm,enhanced_no_lstm,enhanced_no_attention
 
     # a smoke run of the whole pipeline (minutes; numbers meaningless):
     python bench/compare_models.py --size tiny --tracks 3 --test-tracks 2 --seconds 4 --steps 3 --work /tmp/cmp
@@ -90,7 +94,7 @@ def train(name: str, size: str, args, train_dir: Path, log) -> dict:
 
 
 def model_facts(run: dict, test_dir: Path, time_steps: int) -> dict:
-    """Parameters and separation speed (x real time) of a trained run directory on one test track."""
+    """Parameters, separation speed (x real time, one test track) and, with ``time_steps``, train s/step of a run."""
     import numpy as np
     import soundfile as sf
 
@@ -200,7 +204,7 @@ def main(argv=None):
     ap.add_argument("--train-only", action="store_true", help="stop after training (another run evaluates and reports)")
     ap.add_argument("--time-steps", type=int, default=5, help="train steps timed alone per model for the s/step column (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--reference", action="append", default=None, help="oracle/baseline methods (default: irm2, hpss-repet4)")
     ap.add_argument("--report", type=Path, default=ROOT / "docs" / "model_comparison.md")
