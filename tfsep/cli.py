@@ -71,13 +71,13 @@ def main():
     show_default=True,
     help="rescale: scale all stems down together if any would clip; clamp: hard clip; none: leave as is.",
 )
-@click.option("--offset", type=float, default=0.0, show_default=True, help="Start reading at this many seconds.")
-@click.option("--duration", type=float, default=None, help="Separate only this many seconds (default: the whole file).")
+@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start reading at this many seconds.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, help="Separate only this many seconds (default: the whole file).")
 @click.option("--segment", type=float, default=None, help="Segment length in seconds (default: the model's T frames).")
 @click.option("--overlap", type=float, default=None, help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).")
 @click.option("--batch-size", type=int, default=None, help="Segments per model call.")
 @click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
-@click.option("--wiener", type=int, default=0, show_default=True, help="Multichannel Wiener filter EM iterations on the model's masks (0: off).")
+@click.option("--wiener", type=click.IntRange(min=0), default=0, show_default=True, help="Multichannel Wiener filter EM iterations on the model's masks (0: off).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (default: refuse).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -92,12 +92,6 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
     """
     _quiet_tensorflow()
     stem_list = _parse_stems(stems)
-    if offset < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--offset")
-    if duration is not None and duration <= 0:
-        raise click.BadParameter("must be > 0", param_hint="--duration")
-    if wiener < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--wiener")
     try:
         from .baselines import baseline_separator, is_baseline
 

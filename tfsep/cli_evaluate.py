@@ -34,10 +34,10 @@ def _parse_params(values) -> dict:
 @click.option("--track", "track_names", multiple=True, help="Only tracks whose name contains this (repeatable).")
 @click.option("--metrics", "metric", type=click.Choice(["museval", "sdr", "mir_eval"]), default="museval", show_default=True, help="museval: BSS Eval v4, 1 s frames; sdr: fast global SDR; mir_eval: bss_eval_sources (mono).")
 @click.option("-o", "--output", "outdir", default="evaluation", show_default=True, help="Output directory (JSON per track, scores.csv, results.md, plots/).")
-@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Worker processes that score tracks in parallel.")
-@click.option("--offset", type=float, default=0.0, show_default=True, help="Start of the excerpt in seconds.")
-@click.option("--duration", type=float, default=None, help="Score only this many seconds of each track.")
-@click.option("--wiener", type=int, default=0, show_default=True, help="Multichannel Wiener EM iterations for models.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes that score tracks in parallel.")
+@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start of the excerpt in seconds.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, help="Score only this many seconds of each track.")
+@click.option("--wiener", type=click.IntRange(min=0), default=0, show_default=True, help="Multichannel Wiener EM iterations for models.")
 @click.option("-p", "--param", "params", multiple=True, help="Baseline parameter key=value, e.g. -p margin=2 (applies to every baseline given).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -51,14 +51,6 @@ def evaluate(methods, musdb_root, is_wav, subset, tracks_dir, track_names, metri
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if (musdb_root is None) == (tracks_dir is None):
         raise click.UsageError("give exactly one of --musdb ROOT or --tracks DIR")
-    if jobs < 1:
-        raise click.BadParameter("must be >= 1", param_hint="--jobs")
-    if duration is not None and duration <= 0:
-        raise click.BadParameter("must be > 0", param_hint="--duration")
-    if offset < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--offset")
-    if wiener < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--wiener")
     baseline_params = _parse_params(params)
     try:
         from .data.datasets import musdb_tracks, stem_folders
