@@ -183,13 +183,18 @@ def test_config_errors_name_the_nested_key():
         load_config(bad)
 
 
-def test_stacked_init_from_and_freeze(tmp_path):
+def _stacked_on_saved_unet(tmp_path, freeze):
+    """A tiny U-Net saved as a model dir, and the stacked_unet_tiny config + model built ``init_from`` it."""
     first_cfg, first_model = _model("unet_tiny")
     first_dir = models.save_model_dir(first_model, first_cfg, tmp_path / "first")
     raw = json.loads((ZOO / "stacked_unet_tiny.json").read_text())
-    raw["model"]["params"].update(init_from=str(first_dir), freeze=True)
+    raw["model"]["params"].update(init_from=str(first_dir), freeze=freeze)
     cfg = load_config(raw)
-    model = models.build(cfg)
+    return first_model, first_dir, raw, cfg, models.build(cfg)
+
+
+def test_stacked_init_from_and_freeze(tmp_path):
+    first_model, _, raw, cfg, model = _stacked_on_saved_unet(tmp_path, freeze=True)
     first = model.get_layer("first")
     before = [np.array(w) for w in first.weights]
     for a, b in zip(before, first_model.weights):
@@ -215,12 +220,7 @@ def test_stacked_init_from_and_freeze(tmp_path):
 
 def test_stacked_model_dir_reloads_after_init_from_source_is_gone(tmp_path):
     """A trained stacked model keeps working when the first network's init_from directory is deleted."""
-    first_cfg, first_model = _model("unet_tiny")
-    first_dir = models.save_model_dir(first_model, first_cfg, tmp_path / "first")
-    raw = json.loads((ZOO / "stacked_unet_tiny.json").read_text())
-    raw["model"]["params"].update(init_from=str(first_dir), freeze=False)
-    cfg = load_config(raw)
-    model = models.build(cfg)
+    _, first_dir, _, cfg, model = _stacked_on_saved_unet(tmp_path, freeze=False)
     for w in model.get_layer("first").weights:  # move away from the init_from weights, as training would
         w.assign(np.asarray(w) + 0.01)
     stacked_dir = models.save_model_dir(model, cfg, tmp_path / "stacked")
