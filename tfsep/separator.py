@@ -244,23 +244,10 @@ class Separator:
 
     def separate(self, waveform, sample_rate: int) -> dict[str, np.ndarray]:
         """Waveform ``(samples, channels)`` or ``(samples,)`` -> ``{stem: waveform}``, same shape and rate."""
-        wave = np.asarray(waveform)
-        if not np.issubdtype(wave.dtype, np.floating):
-            raise AudioError(f"waveform must be floating point, got {wave.dtype}")
-        wave = wave.astype(np.float32, copy=False)
-        squeeze = wave.ndim == 1
-        if squeeze:
-            wave = wave[:, None]
-        if wave.ndim != 2:
-            raise AudioError(f"waveform must have shape (samples, channels), got {wave.shape}")
+        from .audio.io import check_waveform
+
+        wave, squeeze = check_waveform(waveform)
         n_in, c_in = wave.shape
-        if n_in == 0:
-            raise AudioError("waveform is empty (0 samples)")
-        if c_in == 0:
-            raise AudioError("waveform has 0 channels")
-        if not np.all(np.isfinite(wave)):
-            bad = int(np.argmax(~np.all(np.isfinite(wave), axis=1)))
-            raise AudioError(f"waveform contains NaN or Inf samples (first at sample {bad})")
         if sample_rate is None or int(sample_rate) <= 0:
             raise AudioError(f"sample_rate must be a positive integer, got {sample_rate!r}")
         sample_rate = int(sample_rate)

@@ -468,6 +468,31 @@ def load_stems(path, sample_rate=None):
     return {name: w[:n] for name, w in stems.items()}, rate
 
 
+def check_waveform(waveform):
+    """An in-memory waveform as ``(samples, channels)`` float32, and True when it was 1-D.
+
+    Refuses (``AudioError``) what no separation method can take: integer
+    samples, other shapes, 0 samples or channels, NaN or Inf (naming the first).
+    """
+    wave = np.asarray(waveform)
+    if not np.issubdtype(wave.dtype, np.floating):
+        raise AudioError(f"waveform must be floating point, got {wave.dtype}")
+    wave = wave.astype(np.float32, copy=False)
+    squeeze = wave.ndim == 1
+    if squeeze:
+        wave = wave[:, None]
+    if wave.ndim != 2:
+        raise AudioError(f"waveform must have shape (samples, channels), got {wave.shape}")
+    if wave.shape[0] == 0:
+        raise AudioError("waveform is empty (0 samples)")
+    if wave.shape[1] == 0:
+        raise AudioError("waveform has 0 channels")
+    finite = np.isfinite(wave).all(axis=1)
+    if not finite.all():
+        raise AudioError(f"waveform contains NaN or Inf samples (first at sample {int(np.argmin(finite))})")
+    return wave, squeeze
+
+
 def resample(waveform, orig_sr, target_sr):
     """Resample a ``(samples, channels)`` (or 1-D) array with soxr, in one shot."""
     x = np.asarray(waveform, dtype=np.float32)

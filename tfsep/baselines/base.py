@@ -13,7 +13,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..errors import AudioError, TfsepError
+from ..audio.io import check_waveform
+from ..errors import AudioError
 
 FRAME_LENGTH = 4096
 FRAME_STEP = 1024
@@ -33,21 +34,6 @@ def istft(spec: np.ndarray, length: int, frame_step: int = FRAME_STEP) -> np.nda
     frame_length = 2 * (spec.shape[-2] - 1)
     y = librosa.istft(spec, hop_length=frame_step, n_fft=frame_length, length=length, center=True)
     return np.swapaxes(y, -1, -2).astype(np.float32)
-
-
-def check_waveform(waveform) -> tuple[np.ndarray, bool]:
-    """``(samples, channels)`` float32 view of the input; True when it was 1-D."""
-    wave = np.asarray(waveform)
-    if not np.issubdtype(wave.dtype, np.floating):
-        raise AudioError(f"waveform must be floating point, got {wave.dtype}")
-    squeeze = wave.ndim == 1
-    if squeeze:
-        wave = wave[:, None]
-    if wave.ndim != 2 or wave.shape[0] == 0 or wave.shape[1] == 0:
-        raise AudioError(f"waveform must have shape (samples, channels) with samples, channels > 0, got {wave.shape}")
-    if not np.all(np.isfinite(wave)):
-        raise AudioError("waveform contains NaN or Inf samples")
-    return wave.astype(np.float32, copy=False), squeeze
 
 
 class ClassicalMethod:
@@ -105,15 +91,3 @@ class ClassicalMethod:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}: {', '.join(self.stems)}>"
-
-
-def soft_masks(powers: list[np.ndarray], eps: float = 1e-10) -> list[np.ndarray]:
-    """Wiener-like soft masks ``P_i / sum_j P_j`` that sum to one in every bin."""
-    total = np.sum(powers, axis=0) + eps
-    n = len(powers)
-    return [np.where(total > eps, p / total, 1.0 / n) for p in powers]
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise TfsepError(message)

@@ -21,7 +21,8 @@ import copy
 import numpy as np
 
 from ..errors import TfsepError
-from .base import FRAME_LENGTH, FRAME_STEP, check_waveform, istft, stft
+from ..audio.io import check_waveform
+from .base import FRAME_LENGTH, FRAME_STEP, istft, stft
 
 
 class Oracle:
