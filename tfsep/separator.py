@@ -244,7 +244,7 @@ class Separator:
 
     def separate(self, waveform, sample_rate: int) -> dict[str, np.ndarray]:
         """Waveform ``(samples, channels)`` or ``(samples,)`` -> ``{stem: waveform}``, same shape and rate."""
-        from .audio.io import check_waveform
+        from .audio.io import check_waveform, resample
 
         wave, squeeze = check_waveform(waveform)
         n_in, c_in = wave.shape
@@ -253,14 +253,14 @@ class Separator:
         sample_rate = int(sample_rate)
         x = _to_channels(wave, self.channels)
         if sample_rate != self.sample_rate:
-            x = _resample(x, sample_rate, self.sample_rate)
+            x = resample(x, sample_rate, self.sample_rate)
         outs = list(self.iter_separate(_chunks(x, 1 << 18)))
         stems = np.concatenate(outs, axis=1)
         result = {}
         for i, name in enumerate(self.stems):
             y = stems[i]
             if sample_rate != self.sample_rate:
-                y = _fit_length(_resample(y, self.sample_rate, sample_rate), n_in)
+                y = _fit_length(resample(y, self.sample_rate, sample_rate), n_in)
             y = _from_channels(y, c_in)
             result[name] = y[:, 0] if squeeze else y
         return result
@@ -299,12 +299,6 @@ def _from_channels(y: np.ndarray, channels: int) -> np.ndarray:
         return y.mean(axis=1, keepdims=True)
     # More channels in than the model has: each stem comes back as stereo.
     return y
-
-
-def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    import soxr
-
-    return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
