@@ -35,7 +35,7 @@ synth-deps:
 	  else echo "install fluidsynth and fluid-soundfont-gm (sudo apt-get install fluidsynth fluid-soundfont-gm)"; exit 1; fi; }
 
 demo: install
-	$(PY) -m tfsep.demo -o demo_output
+	$(PY) -m tfsep.cli.demo -o demo_output
 
 test: install synth-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -53,7 +53,7 @@ def main():
             methods.append((name, lambda m=m: m.separate(mixture, sr)))
     if not args.no_model:
         from tfsep.pretrained import load_model
-        from tfsep.separator import Separator
+        from tfsep.separation import Separator
 
         model = load_model(args.model, quiet=True)
         for it in (0, args.wiener):

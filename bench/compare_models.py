@@ -99,7 +99,7 @@ def model_facts(run: dict, test_dir: Path, time_steps: int) -> dict:
     import soundfile as sf
 
     from tfsep.models import load_model_dir
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     model = load_model_dir(run["run_dir"])
     track = sorted(p for p in test_dir.iterdir() if p.is_dir())[0]

@@ -62,7 +62,7 @@ def main():
     from tfsep.export import export_savedmodel
     from tfsep.export.tflite import export_tflite
     from tfsep.pretrained import load_model
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     spec = importlib.util.spec_from_file_location("separate_tflite", ROOT / "mobile" / "separate_tflite.py")
     runner = importlib.util.module_from_spec(spec)

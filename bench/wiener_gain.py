@@ -39,7 +39,7 @@ def main():
 
     from tfsep.evaluation.metrics import global_sdr, median_over_frames, museval_scores
     from tfsep.pretrained import load_model
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     stems, sr = falcon_excerpt()
     model = load_model(args.model, quiet=True)

@@ -46,7 +46,7 @@ def dual_window(frame_length, frame_step):
 
 
 def crossfade_window(length, overlap, edge):
-    """Weights of one segment: ramps over ``overlap`` samples, never zero (tfsep.separator)."""
+    """Weights of one segment: ramps over ``overlap`` samples, never zero (tfsep.separation.plan)."""
     w = np.ones(length, dtype=np.float32)
     if overlap > 0:
         ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap

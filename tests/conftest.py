@@ -66,10 +66,10 @@ def falcon_path() -> str:
 
 
 def _build_model_dir(cfg: dict, path):
-    from tfsep import models
+    from tfsep import models, pretrained
 
     model = models.from_config(cfg)
-    models.save_model_dir(model.keras_model, model.config, path)
+    pretrained.save_model_dir(model.keras_model, model.config, path)
     return path
 
 
@@ -87,7 +87,7 @@ def tiny4_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
-    from tfsep.models import load_model_dir
+    from tfsep.pretrained import load_model_dir
 
     return load_model_dir(tiny_model_dir)
 
@@ -95,7 +95,7 @@ def tiny_model(tiny_model_dir):
 @pytest.fixture(scope="session")
 def separator(tiny_model):
     """A Separator on the tiny 2-stem model, shared (it must be stateless)."""
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     return Separator(tiny_model)
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tfsep.audio import io
+from tfsep.audio import codecs, io
+from tfsep.audio import writer as audio_writer
 from tfsep.errors import AudioError, OutputError, TfsepError
 
 
@@ -50,7 +51,7 @@ def _assert_one_line_error(excinfo, path):
 def test_wav_roundtrip_within_quantization(tmp_path, music, bit_depth, tol):
     x, sr = music
     path = tmp_path / "out.wav"
-    io.save(path, x, sr, bit_depth=bit_depth)
+    audio_writer.save(path, x, sr, bit_depth=bit_depth)
     assert sf.info(str(path)).subtype == {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[bit_depth]
     y, sr2 = io.load(path)
     assert sr2 == sr and y.dtype == np.float32 and y.shape == x.shape
@@ -61,7 +62,7 @@ def test_wav_roundtrip_within_quantization(tmp_path, music, bit_depth, tol):
 def test_flac_roundtrip(tmp_path, music, bit_depth):
     x, sr = music
     path = tmp_path / "out.flac"
-    io.save(path, x, sr, bit_depth=bit_depth)
+    audio_writer.save(path, x, sr, bit_depth=bit_depth)
     y, _ = io.load(path)
     assert y.shape == x.shape
     assert np.abs(y - x).max() <= 1 / 2 ** (bit_depth - 1) + 1e-7
@@ -71,7 +72,7 @@ def test_flac_roundtrip(tmp_path, music, bit_depth):
 def test_lossy_roundtrip_keeps_length_and_content(tmp_path, music, codec):
     x, sr = music
     path = tmp_path / f"out.{codec}"
-    io.save(path, x, sr)
+    audio_writer.save(path, x, sr)
     assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
     info = io.audio_info(path)
     assert info.sample_rate == sr and info.channels == 2
@@ -295,9 +296,9 @@ def test_nan_samples_are_rejected_with_their_time(tmp_path):
 
 
 def test_ffmpeg_missing_gives_install_hint(tmp_path, monkeypatch):
-    monkeypatch.setattr(io.shutil, "which", lambda name: None)
+    monkeypatch.setattr(codecs.shutil, "which", lambda name: None)
     with pytest.raises(AudioError, match="ffmpeg not found: install it") as e:
-        io.AudioWriter(tmp_path / "x.mp3", 44100, 2)
+        audio_writer.AudioWriter(tmp_path / "x.mp3", 44100, 2)
     _assert_one_line_error(e, tmp_path / "x.mp3")
     with pytest.raises(AudioError, match="not found") as e:
         io.load(FALCON)
@@ -326,7 +327,7 @@ def test_writer_error_leaves_no_file_and_keeps_existing(tmp_path, codec):
     path = tmp_path / f"song.{codec}"
     path.write_bytes(b"previous result")
     with pytest.raises(RuntimeError, match="boom"):
-        with io.AudioWriter(path, 44100, 2) as writer:
+        with audio_writer.AudioWriter(path, 44100, 2) as writer:
             writer.write(_sine(440, 44100, 0.1))
             temps = [p for p in os.listdir(tmp_path) if p.startswith(f".song.{codec}.tmp-")]
             assert len(temps) == 1  # writing goes to a temp file beside the target
@@ -335,7 +336,7 @@ def test_writer_error_leaves_no_file_and_keeps_existing(tmp_path, codec):
     assert sorted(os.listdir(tmp_path)) == [f"song.{codec}"]
     fresh = tmp_path / f"fresh.{codec}"
     with pytest.raises(RuntimeError):
-        with io.AudioWriter(fresh, 44100, 2) as writer:
+        with audio_writer.AudioWriter(fresh, 44100, 2) as writer:
             writer.write(_sine(440, 44100, 0.1))
             raise RuntimeError("boom")
     assert not fresh.exists()
@@ -345,12 +346,12 @@ def test_writer_error_leaves_no_file_and_keeps_existing(tmp_path, codec):
 def test_writer_commit_replaces_existing_and_abort_removes_temp(tmp_path):
     path = tmp_path / "out.wav"
     path.write_bytes(b"old")
-    writer = io.AudioWriter(path, 8000, 1)
+    writer = audio_writer.AudioWriter(path, 8000, 1)
     writer.write(np.zeros(800, np.float32))
     assert path.read_bytes() == b"old"  # replaced only at commit
     writer.commit()
     assert sf.info(str(path)).frames == 800
-    writer = io.AudioWriter(tmp_path / "other.wav", 8000, 1)
+    writer = audio_writer.AudioWriter(tmp_path / "other.wav", 8000, 1)
     writer.write(np.zeros(800, np.float32))
     writer.abort()
     assert sorted(os.listdir(tmp_path)) == ["out.wav"]
@@ -361,14 +362,14 @@ def test_writer_rejects_bad_requests(tmp_path):
     blocker.write_text("x")
     bad_dir_target = blocker / "out.wav"  # parent is a file: unwritable
     with pytest.raises(OutputError) as e:
-        io.AudioWriter(bad_dir_target, 44100, 2)
+        audio_writer.AudioWriter(bad_dir_target, 44100, 2)
     _assert_one_line_error(e, bad_dir_target)
     for path, kwargs in [(tmp_path / "x.xyz", {}), (tmp_path / "x.flac", {"bit_depth": 32}),
                          (tmp_path / "x.wav", {"bit_depth": 12})]:
         with pytest.raises(AudioError) as e:
-            io.AudioWriter(path, 44100, 2, **kwargs)
+            audio_writer.AudioWriter(path, 44100, 2, **kwargs)
         _assert_one_line_error(e, path)
-    with io.AudioWriter(tmp_path / "y.wav", 44100, 2) as writer:
+    with audio_writer.AudioWriter(tmp_path / "y.wav", 44100, 2) as writer:
         with pytest.raises(AudioError, match="non-finite"):
             writer.write(np.full((10, 2), np.nan, np.float32))
         with pytest.raises(AudioError, match="does not match"):
@@ -381,29 +382,29 @@ def test_writer_rejects_bad_requests(tmp_path):
 
 def test_apply_clip_modes():
     x = np.array([[2.0, -3.0], [0.5, 0.25]], np.float32)
-    np.testing.assert_array_equal(io.apply_clip(x, "clamp"), [[1.0, -1.0], [0.5, 0.25]])
-    np.testing.assert_allclose(io.apply_clip(x, "rescale", 1 / 3), x / 3)
-    np.testing.assert_array_equal(io.apply_clip(x, "none"), x)
+    np.testing.assert_array_equal(audio_writer.apply_clip(x, "clamp"), [[1.0, -1.0], [0.5, 0.25]])
+    np.testing.assert_allclose(audio_writer.apply_clip(x, "rescale", 1 / 3), x / 3)
+    np.testing.assert_array_equal(audio_writer.apply_clip(x, "none"), x)
     with pytest.raises(AudioError, match="clip mode"):
-        io.apply_clip(x, "soft")
+        audio_writer.apply_clip(x, "soft")
 
 
 def test_save_rescale_keeps_shape_and_peak_below_one(tmp_path):
     x = _sine(440, 8000, 0.5, amp=2.0)
     path = tmp_path / "loud.wav"
-    io.save(path, x, 8000, bit_depth=32, clip="rescale")
+    audio_writer.save(path, x, 8000, bit_depth=32, clip="rescale")
     y, _ = io.load(path)
     assert y.shape == x.shape
     assert np.abs(y).max() <= 1.0
     np.testing.assert_allclose(y, x / np.abs(x).max(), atol=1e-6)  # same shape of wave, scaled
-    io.save(path, x, 8000, bit_depth=32, clip="clamp")
+    audio_writer.save(path, x, 8000, bit_depth=32, clip="clamp")
     y, _ = io.load(path)
     np.testing.assert_allclose(y, np.clip(x, -1, 1), atol=1e-7)
-    io.save(path, x, 8000, bit_depth=32, clip="none")
+    audio_writer.save(path, x, 8000, bit_depth=32, clip="none")
     y, _ = io.load(path)
     np.testing.assert_allclose(y, x, atol=1e-7)  # float WAV keeps out-of-range values
     quiet = _sine(440, 8000, 0.5, amp=0.3)
-    io.save(path, quiet, 8000, bit_depth=32, clip="rescale")
+    audio_writer.save(path, quiet, 8000, bit_depth=32, clip="rescale")
     y, _ = io.load(path)
     np.testing.assert_allclose(y, quiet, atol=1e-7)  # never boosted
 

@@ -80,8 +80,8 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     for k in chief:
         np.testing.assert_array_equal(chief[k], other[k], err_msg=k)
     # They trained: the weights moved away from the initialisation.
-    from tfsep import models
+    from tfsep import models, pretrained
     from tfsep.config import load_config
 
     init = models.build(load_config(run_dir))
-    assert any(not np.allclose(a, b) for a, b in zip(init.get_weights(), models.load_model_dir(run_dir).keras_model.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(init.get_weights(), pretrained.load_model_dir(run_dir).keras_model.get_weights()))

@@ -93,7 +93,7 @@ def test_savedmodel_layout_signatures_and_any_length(tiny_model, tmp_path):
 
     from tfsep.errors import OutputError
     from tfsep.export import export_savedmodel
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     path = export_savedmodel(tiny_model, tmp_path / "tiny2")
     assert path == tmp_path / "tiny2" / "1"
@@ -159,7 +159,7 @@ PLAIN_TF_SCRIPT = textwrap.dedent(
 
 
 def test_pretrained_savedmodel_loads_without_tfsep(pretrained, pretrained_savedmodel, music, tmp_path):
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     x = music[: 2 * SR]
     np.save(tmp_path / "x.npy", x)
@@ -200,7 +200,7 @@ def test_pretrained_tflite_core_fp32_matches_keras(pretrained, pretrained_core_f
 def test_pretrained_tflite_full_graph_matches_separation(pretrained, music):
     import tensorflow as tf
 
-    from tfsep.audio.spectral import SpectralSeparation
+    from tfsep.separation.spectral import SpectralSeparation
     from tfsep.export.tflite import convert, non_builtin_ops
 
     content = convert(pretrained, "full")
@@ -236,7 +236,7 @@ def test_tiny_full_graph_average_extension(music):
 
     from conftest import tiny_config
     from tfsep import models
-    from tfsep.audio.spectral import SpectralSeparation
+    from tfsep.separation.spectral import SpectralSeparation
     from tfsep.export.tflite import convert
 
     model = models.from_config(tiny_config(mask_extension="average", F=64))

@@ -26,7 +26,7 @@ def _runner_module():
 
 def test_runner_matches_separator_across_segments(tiny_model, music, tmp_path):
     from tfsep.export.tflite import export_tflite
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     x = music[: SR // 2 + 77]  # several tiny segments and a short last one
     ref = Separator(tiny_model).separate(x, SR)

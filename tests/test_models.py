@@ -9,7 +9,7 @@ from conftest import TINY4_CONFIG, tiny_config
 
 keras = pytest.importorskip("keras")
 
-from tfsep import models  # noqa: E402
+from tfsep import models, pretrained  # noqa: E402
 from tfsep.config import load_config  # noqa: E402
 
 
@@ -127,11 +127,11 @@ def test_keras_file_reloads_with_safe_mode(tmp_path, cfg):
 
 
 def test_model_dir_roundtrip(tmp_path, tiny_model_dir):
-    first = models.load_model_dir(tiny_model_dir)
-    out = models.save_model_dir(first.keras_model, first.config, tmp_path / "copy")
-    assert models.is_model_dir(out)
+    first = pretrained.load_model_dir(tiny_model_dir)
+    out = pretrained.save_model_dir(first.keras_model, first.config, tmp_path / "copy")
+    assert pretrained.is_model_dir(out)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dir left behind
-    second = models.load_model_dir(out)
+    second = pretrained.load_model_dir(out)
     assert second.config == first.config
     mag = _magnitude(first.config)
     np.testing.assert_array_equal(
@@ -143,9 +143,9 @@ def test_model_dir_overwrite_replaces_weights(tmp_path):
     a = models.from_config(tiny_config())
     b = models.from_config(tiny_config(params_seed=3))
     path = tmp_path / "m"
-    models.save_model_dir(a.keras_model, a.config, path)
-    models.save_model_dir(b.keras_model, b.config, path)
-    loaded = models.load_model_dir(path)
+    pretrained.save_model_dir(a.keras_model, a.config, path)
+    pretrained.save_model_dir(b.keras_model, b.config, path)
+    loaded = pretrained.load_model_dir(path)
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
     assert all(np.array_equal(x, y) for x, y in zip(loaded.keras_model.get_weights(), b.keras_model.get_weights()))
 
@@ -154,9 +154,9 @@ def test_load_model_dir_errors(tmp_path):
     from tfsep.errors import ConfigError, ModelError
 
     with pytest.raises(ModelError, match="not a tfsep model directory"):
-        models.load_model_dir(tmp_path)
+        pretrained.load_model_dir(tmp_path)
     a = models.from_config(tiny_config())
-    path = models.save_model_dir(a.keras_model, a.config, tmp_path / "m")
+    path = pretrained.save_model_dir(a.keras_model, a.config, tmp_path / "m")
     # Weights of a 3-layer net cannot go into the 4-layer net a changed config describes.
     import json
 
@@ -164,11 +164,11 @@ def test_load_model_dir_errors(tmp_path):
     cfg["model"]["params"]["conv_n_filters"] = [4, 8, 8, 16]
     (path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelError, match="cannot load weights"):
-        models.load_model_dir(path)
+        pretrained.load_model_dir(path)
     cfg["model"]["params"]["bogus"] = 1
     (path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ConfigError, match="bogus"):
-        models.load_model_dir(path)
+        pretrained.load_model_dir(path)
 
 
 def test_one_training_step_changes_weights_with_finite_gradients():

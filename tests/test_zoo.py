@@ -13,8 +13,8 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from tfsep import models  # noqa: E402
-from tfsep.audio.waveform import WaveformSeparation, separation_domain, valid_length  # noqa: E402
+from tfsep import models, pretrained  # noqa: E402
+from tfsep.separation.waveform import WaveformSeparation, separation_domain, valid_length  # noqa: E402
 from tfsep.config import load_config  # noqa: E402
 from tfsep.errors import ConfigError, TfsepError  # noqa: E402
 
@@ -186,11 +186,11 @@ def test_config_errors_name_the_nested_key():
 def _stacked_on_saved_unet(tmp_path, freeze):
     """A tiny U-Net saved as a model dir, and the stacked_unet_tiny config + model built ``init_from`` it."""
     first_cfg, first_model = _model("unet_tiny")
-    first_dir = models.save_model_dir(first_model, first_cfg, tmp_path / "first")
+    first_dir = pretrained.save_model_dir(first_model, first_cfg, tmp_path / "first")
     raw = json.loads((ZOO / "stacked_unet_tiny.json").read_text())
     raw["model"]["params"].update(init_from=str(first_dir), freeze=freeze)
     cfg = load_config(raw)
-    return first_model, first_dir, raw, cfg, models.build(cfg)
+    return first_model, first_dir, raw, cfg, pretrained.build_model(cfg)
 
 
 def test_stacked_init_from_and_freeze(tmp_path):
@@ -215,7 +215,7 @@ def test_stacked_init_from_and_freeze(tmp_path):
 
     raw["model"]["params"]["init_from"] = str(tmp_path / "missing")
     with pytest.raises(TfsepError, match="init_from"):
-        models.build(load_config(raw))
+        pretrained.build_model(load_config(raw))
 
 
 def test_stacked_model_dir_reloads_after_init_from_source_is_gone(tmp_path):
@@ -223,10 +223,10 @@ def test_stacked_model_dir_reloads_after_init_from_source_is_gone(tmp_path):
     _, first_dir, _, cfg, model = _stacked_on_saved_unet(tmp_path, freeze=False)
     for w in model.get_layer("first").weights:  # move away from the init_from weights, as training would
         w.assign(np.asarray(w) + 0.01)
-    stacked_dir = models.save_model_dir(model, cfg, tmp_path / "stacked")
+    stacked_dir = pretrained.save_model_dir(model, cfg, tmp_path / "stacked")
     shutil.rmtree(first_dir)
 
-    loaded = models.load_model_dir(stacked_dir)
+    loaded = pretrained.load_model_dir(stacked_dir)
     x = tf.constant(_input(cfg, seed=5))
     np.testing.assert_allclose(np.asarray(loaded.keras_model(x)), np.asarray(model(x)), rtol=1e-6, atol=1e-7)
     assert loaded.config["model"]["params"]["init_from"] == str(first_dir)  # the record of where it came from stays
@@ -235,7 +235,7 @@ def test_stacked_model_dir_reloads_after_init_from_source_is_gone(tmp_path):
 # -- training through tfsep.training.loop ---------------------------------------------------------
 
 # tfsep.training.tasks.make_task sends only model type "unet" to the spectrogram task;
-# until it dispatches on tfsep.audio.waveform.separation_domain these two train as waveform models.
+# until it dispatches on tfsep.separation.waveform.separation_domain these two train as waveform models.
 
 
 @pytest.fixture(scope="module")
@@ -268,13 +268,13 @@ def test_three_training_steps(name, zoo_data, tmp_path):
     out = Trainer(raw, tmp_path / "run", quiet=True).run()
     assert out["steps"] == 3
     assert all(np.isfinite(out["losses"]))
-    assert models.is_model_dir(tmp_path / "run")
+    assert pretrained.is_model_dir(tmp_path / "run")
 
 
 @pytest.mark.parametrize("name", TINY)
 def test_every_family_separates_through_the_separator(name):
     """Segmenting, crossfade and exact output length hold for spectrogram and waveform models alike."""
-    from tfsep.separator import Separator
+    from tfsep.separation import Separator
 
     model = models.from_config(json.loads((ZOO / f"{name}.json").read_text()))
     sep = Separator(model)

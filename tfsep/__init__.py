@@ -13,7 +13,7 @@ __all__ = ["Separator", "load_model", "load_config", "TfsepError", "__version__"
 
 def __getattr__(name):
     if name == "Separator":
-        from .separator import Separator
+        from .separation import Separator
 
         return Separator
     if name == "load_model":

@@ -22,11 +22,9 @@ Policies users rely on:
 """
 
 import dataclasses
-import functools
 import json
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 import warnings
@@ -35,48 +33,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from tfsep.errors import AudioError
+from ..errors import AudioError
+from .channels import remix
+from .codecs import ffmpeg_input, one_line, require_tool
 
-SUPPORTED_OUTPUT_CODECS = ("wav", "flac", "mp3", "ogg", "m4a")
-SUPPORTED_INPUT_EXTENSIONS = (
-    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
-    ".stem.mp4", ".aif", ".aiff",
-)
-CLIP_MODES = ("rescale", "clamp", "none")
 STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
 RESAMPLE_QUALITY = "HQ"
-
-_WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
-_FLAC_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
-# codec -> (ffmpeg encoder, ffmpeg muxer); the temp name has no usable extension
-_FFMPEG_ENCODERS = {"mp3": ("libmp3lame", "mp3"), "ogg": ("libvorbis", "ogg"),
-                    "m4a": ("aac", "ipod")}
-_SQRT1_2 = 0.70710677
-
-
-def _one_line(text, limit=300):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _require_tool(name, path, action):
-    exe = shutil.which(name)
-    if exe is None:
-        raise AudioError(f"{name} not found: install it (apt-get install ffmpeg) to {action} {path}")
-    return exe
-
-
-@functools.lru_cache(maxsize=4)
-def _ffmpeg_encoders(ffmpeg):
-    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
-                         text=True, timeout=60).stdout
-    return frozenset(line.split()[1] for line in out.splitlines()
-                     if len(line.split()) > 1 and line.startswith(" A"))
-
-
-def _ffmpeg_input(path):
-    # "file:" keeps names with ':' or a leading '-' from being read as protocols/options
-    return "file:" + os.path.abspath(path)
 
 
 # ----------------------------------------------------------------- metadata
@@ -129,19 +91,19 @@ def _probe(path, stream=0, ffprobe_only=False):
                                  None if frames is None else frames / i.samplerate, "soundfile")
         except (RuntimeError, TypeError, ValueError):
             pass  # not a libsndfile format: ask ffprobe
-    ffprobe = _require_tool("ffprobe", path, "read")
+    ffprobe = require_tool("ffprobe", path, "read")
     cmd = [ffprobe, "-v", "error", "-show_entries",
            "stream=codec_type,sample_rate,channels,duration:format=duration",
-           "-of", "json", _ffmpeg_input(path)]
+           "-of", "json", ffmpeg_input(path)]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         meta = json.loads(res.stdout or "{}")
     except (subprocess.TimeoutExpired, ValueError) as e:
-        raise AudioError(f"{path}: ffprobe could not read it ({_one_line(e)})") from None
+        raise AudioError(f"{path}: ffprobe could not read it ({one_line(e)})") from None
     streams = [s for s in meta.get("streams", []) if s.get("codec_type") == "audio"]
     if res.returncode != 0 or not streams:
-        err = res.stderr.replace(_ffmpeg_input(path) + ": ", "").strip()
-        why = _one_line(err.splitlines()[-1]) if err else "no audio stream"
+        err = res.stderr.replace(ffmpeg_input(path) + ": ", "").strip()
+        why = one_line(err.splitlines()[-1]) if err else "no audio stream"
         raise AudioError(f"{path}: not a readable audio file ({why}); "
                          "expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4")
     if stream >= len(streams) and not ffprobe_only:
@@ -162,25 +124,6 @@ def audio_info(path):
 
 
 # -------------------------------------------------------------------- reader
-
-def _remix(x, channels):
-    """Map (n, c_in) to (n, channels); see the module docstring for the rule."""
-    c_in = x.shape[1]
-    if c_in == channels:
-        return x
-    if c_in > 2:
-        if c_in == 6:
-            c = _SQRT1_2 * x[:, 2]
-            x = np.stack([x[:, 0] + c + _SQRT1_2 * x[:, 4], x[:, 1] + c + _SQRT1_2 * x[:, 5]],
-                         axis=1) / np.float32(1 + 2 * _SQRT1_2)
-        else:
-            x = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
-        if channels == 2:
-            return np.ascontiguousarray(x, dtype=np.float32)
-    if channels == 1:
-        return x.mean(axis=1, keepdims=True, dtype=np.float32)
-    return np.ascontiguousarray(np.repeat(x, channels, axis=1), dtype=np.float32)  # mono -> stereo
-
 
 def _out_frames(n, rate_in, rate_out):
     return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
@@ -302,7 +245,7 @@ class AudioReader:
                     remaining -= len(x)
                 yield x
             return
-        ffmpeg = _require_tool("ffmpeg", self.path, "read")
+        ffmpeg = require_tool("ffmpeg", self.path, "read")
         rate, ch = self.source_sample_rate, self.source_channels
         # Codecs with overlapping frames (AAC, MP3) decode garbage for the first
         # frame after a seek: seek 0.1 s early and drop the pre-roll ourselves.
@@ -311,7 +254,7 @@ class AudioReader:
         cmd = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error"]
         if pre_start:
             cmd += ["-ss", f"{pre_start / rate:.6f}"]  # before -i: seek, don't decode
-        cmd += ["-i", _ffmpeg_input(self.path), "-map", f"0:a:{self._stream}", "-vn"]
+        cmd += ["-i", ffmpeg_input(self.path), "-map", f"0:a:{self._stream}", "-vn"]
         if self._limit is not None:
             cmd += ["-t", f"{(self._limit + skip + 64) / rate:.6f}"]  # exact cut below
         cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(ch), "-ar", str(rate), "-"]
@@ -343,7 +286,7 @@ class AudioReader:
             proc.err.seek(0)
             err = proc.err.read().decode("utf-8", "replace").strip().splitlines()
             if proc.returncode != 0 or err:
-                why = _one_line(err[-1]) if err else f"ffmpeg exit status {proc.returncode}"
+                why = one_line(err[-1]) if err else f"ffmpeg exit status {proc.returncode}"
                 raise AudioError(f"{self.path}: cannot decode audio ({why})")
 
     def _check_complete(self, seen):
@@ -387,7 +330,7 @@ class AudioReader:
                     raise AudioError(f"{self.path}: contains non-finite samples (NaN or Inf) at "
                                      f"{t:.3f} s; repair or re-export the file")
                 seen += len(x)
-                y = _remix(x, self.channels)
+                y = remix(x, self.channels)
                 if stream is not None:
                     y = stream.resample_chunk(y)
                 if len(y):
@@ -409,7 +352,7 @@ class AudioReader:
             for i in range(0, len(tail), block_frames):
                 yield tail[i: i + block_frames]
         except (sf.LibsndfileError, OSError) as e:
-            raise AudioError(f"{self.path}: read failed ({_one_line(e)})") from None
+            raise AudioError(f"{self.path}: read failed ({one_line(e)})") from None
         finally:
             self._release()
 
@@ -505,6 +448,3 @@ def resample(waveform, orig_sr, target_sr):
     return soxr.resample(np.ascontiguousarray(x), orig_sr, target_sr,
                          quality=RESAMPLE_QUALITY).astype(np.float32, copy=False)
 
-
-# The writing half lives in writer.py; re-exported so callers keep one module.
-from .writer import AudioWriter, apply_clip, save  # noqa: E402,F401

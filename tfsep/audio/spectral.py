@@ -81,6 +81,9 @@ class InverseSTFT(keras.layers.Layer):
         return {**super().get_config(), "frame_length": self.frame_length, "frame_step": self.frame_step}
 
 
+MASK_EXTENSIONS = ("zeros", "average")
+
+
 @keras.saving.register_keras_serializable(package="tfsep")
 class ExtendMask(keras.layers.Layer):
     """Masks over the first ``F`` bins -> masks over all ``n_bins`` bins.
@@ -92,134 +95,64 @@ class ExtendMask(keras.layers.Layer):
 
     def __init__(self, n_bins, mode="zeros", **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("zeros", "average"):
+        if mode not in MASK_EXTENSIONS:
             raise ValueError(f"mask_extension must be 'zeros' or 'average', got {mode!r}")
         self.n_bins = int(n_bins)
         self.mode = mode
 
     def call(self, masks):
-        extra = self.n_bins - tf.shape(masks)[3]
-        if self.mode == "average":
-            row = tf.reduce_mean(masks, axis=3, keepdims=True)
-        else:
-            row = tf.zeros_like(masks[:, :, :, :1, :])
-        return tf.concat([masks, tf.repeat(row, extra, axis=3)], axis=3)
+        return extend_masks(masks, self.n_bins, self.mode, axis=3)
 
     def get_config(self):
         return {**super().get_config(), "n_bins": self.n_bins, "mode": self.mode}
 
 
-def magnitude(spec, F):
-    """|STFT| cropped to the first ``F`` bins: the model's input."""
-    return tf.abs(spec)[:, :, :F, :]
+def extend_masks(masks, n_bins: int, mode: str, axis: int):
+    """Masks over the first ``F`` bins (along ``axis``) -> masks over ``n_bins`` bins.
 
-
-class SpectralSeparation:
-    """Waveform segments -> stems through a mask model: STFT, masks, iSTFT.
-
-    ``model`` maps magnitude ``(batch, T, F, channels)`` to masks
-    ``(batch, stems, T, F, channels)``.  Segments longer than ``T`` frames are
-    cut into ``T``-frame blocks (zero-padded at the end), exactly as
-    Spleeter partitions its spectrogram.
-
-    ``wiener_iterations`` > 0 refines the masked spectrograms with that many
-    multichannel Wiener EM iterations (``tfsep.audio.wiener``) before the
-    inverse STFT.
+    ``zeros`` pads (no zero constant in an exported graph); ``average``
+    repeats each frame's mean mask over the seen bins.  Used by the
+    ``ExtendMask`` layer, the separation graph and the TFLite full graph.
     """
-
-    wiener_iterations = 0
-
-    def __init__(self, model, config):
-        self.model = model
-        self.T = config["T"]
-        self.F = config["F"]
-        self.n_stems = len(config["stems"])
-        self.frame_length = config["frame_length"]
-        self.frame_step = config["frame_step"]
-        self.n_bins = self.frame_length // 2 + 1
-        self.stft = STFT(self.frame_length, self.frame_step)
-        self.istft = InverseSTFT(self.frame_length, self.frame_step)
-        self.extend = ExtendMask(self.n_bins, config["mask_extension"])
-        self.mask_extension = config["mask_extension"]
-        from ..models.unet import inference_function
-
-        # The same masks as ``model(mag, training=False)`` up to float rounding, faster.
-        self._model_fn = inference_function(model, config) or (lambda mag: model(mag, training=False))
-
-    def masks(self, spec):
-        """Complex STFT ``(B, frames, bins, C)`` -> masks ``(B, stems, frames, bins, C)``."""
-        return self.extend(self._blocked_masks(magnitude(spec, self.F)))
-
-    def _blocked_masks(self, mag):
-        """Magnitude ``(B, frames, F, C)`` -> masks ``(B, stems, frames, F, C)``, in ``T``-frame blocks."""
-        batch = tf.shape(mag)[0]
-        frames = tf.shape(mag)[1]
-        channels = tf.shape(mag)[3]
-        blocks = -(-frames // self.T)
-        mag = tf.pad(mag, [[0, 0], [0, blocks * self.T - frames], [0, 0], [0, 0]])
-        mag = tf.reshape(mag, [batch * blocks, self.T, self.F, channels])
-        masks = self._model_fn(mag)
-        masks = tf.reshape(masks, [batch, blocks, self.n_stems, self.T, self.F, channels])
-        masks = tf.transpose(masks, [0, 2, 1, 3, 4, 5])
-        masks = tf.reshape(masks, [batch, self.n_stems, blocks * self.T, self.F, channels])
-        return masks[:, :, :frames]
-
-    def __call__(self, waveform):
-        """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
-        if not self.wiener_iterations:
-            return self._masked(waveform)
-        from .wiener import wiener
-
-        length = tf.shape(waveform)[1]
-        spec = self.stft(waveform)
-        masks = self.masks(spec)
-        exponent = _mask_exponent(self.model)
-        if self.mask_extension == "zeros":
-            # Bins above F are silent in every stem: filter only the F bins the model sees.
-            sub = wiener(spec[:, :, : self.F], masks[:, :, :, : self.F], self.wiener_iterations, mask_exponent=exponent)
-            stems_spec = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F], [0, 0]])
-        else:
-            stems_spec = wiener(spec, masks, self.wiener_iterations, mask_exponent=exponent)
-        shape = tf.shape(stems_spec)
-        flat = tf.reshape(stems_spec, [shape[0] * shape[1], shape[2], shape[3], shape[4]])
-        wave = self.istft(flat, length=length)
-        return tf.reshape(wave, [shape[0], shape[1], length, shape[4]])
-
-    def _masked(self, waveform):
-        """``__call__`` without Wiener filtering, computed channels-first.
-
-        The same STFT, masks and inverse STFT as the ``STFT``/``ExtendMask``/
-        ``InverseSTFT`` layers, up to float rounding, but faster on CPU:
-        the complex spectrogram is never transposed (only the real magnitude
-        and masks are), only the ``F`` bins the model sees are multiplied
-        (``zeros`` extension: the rest is zero), and the overlap-add is a few
-        shifted sums instead of ``tf.signal.overlap_and_add``'s general gather.
-        """
-        length = tf.shape(waveform)[1]
-        spec = tf.signal.stft(
-            tf.transpose(waveform, [0, 2, 1]),
-            self.frame_length,
-            self.frame_step,
-            window_fn=hann_window,
-            pad_end=True,
-        )  # (B, C, frames, bins)
-        mag = tf.transpose(tf.abs(spec[..., : self.F]), [0, 2, 3, 1])
-        masks = tf.transpose(self._blocked_masks(mag), [0, 1, 4, 2, 3])  # (B, S, C, frames, F)
-        if self.mask_extension == "zeros":
-            stems = tf.cast(masks, spec.dtype) * spec[:, None, :, :, : self.F]
-            stems = tf.pad(stems, [[0, 0], [0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F]])
-        else:
-            extra = tf.repeat(tf.reduce_mean(masks, axis=4, keepdims=True), self.n_bins - self.F, axis=4)
-            stems = tf.cast(tf.concat([masks, extra], axis=4), spec.dtype) * spec[:, None]
-        frames = tf.signal.irfft(stems, [self.frame_length])
-        window_fn = tf.signal.inverse_stft_window_fn(self.frame_step, forward_window_fn=hann_window)
-        frames = frames * window_fn(self.frame_length, dtype=frames.dtype)
-        wave = _overlap_add(frames, self.frame_step)[..., :length]  # (B, S, C, length)
-        return tf.transpose(wave, [0, 1, 3, 2])
+    rank = masks.shape.rank
+    axis = axis % rank
+    F = masks.shape[axis]
+    if F is not None and F >= n_bins:
+        return masks
+    extra = n_bins - (F if F is not None else tf.shape(masks)[axis])
+    if mode == "average":
+        row = tf.reduce_mean(masks, axis=axis, keepdims=True)
+        reps = [1] * axis + [extra] + [1] * (rank - axis - 1)
+        return tf.concat([masks, tf.tile(row, reps)], axis=axis)
+    if mode == "zeros":
+        return tf.pad(masks, [[0, 0]] * axis + [[0, extra]] + [[0, 0]] * (rank - axis - 1))
+    raise ValueError(f"mask_extension must be one of {', '.join(MASK_EXTENSIONS)}, got {mode!r}")
 
 
-def _overlap_add(frames, frame_step):
-    """``tf.signal.overlap_and_add`` for rank-5 frames whose length is a multiple of the step."""
+def masks_in_blocks(mask_fn, magnitude, T: int, n_stems: int):
+    """Magnitude ``(B, frames, F, C)`` -> masks ``(B, stems, frames, F, C)`` through ``mask_fn`` in ``T``-frame blocks.
+
+    ``mask_fn`` maps ``(blocks, T, F, C)`` to ``(blocks, stems, T, F, C)``; the
+    frames are zero-padded at the end to whole blocks, exactly as Spleeter
+    partitions its spectrogram, and the masks cropped back.
+    """
+    shape = tf.shape(magnitude)
+    batch, frames = shape[0], shape[1]
+    # Static where known, so that the masks keep a static bin and channel count.
+    F = magnitude.shape[2] if magnitude.shape[2] is not None else shape[2]
+    channels = magnitude.shape[3] if magnitude.shape[3] is not None else shape[3]
+    blocks = tf.maximum(1, -(-frames // T))
+    mag = tf.pad(magnitude, [[0, 0], [0, blocks * T - frames], [0, 0], [0, 0]])
+    mag = tf.reshape(mag, [batch * blocks, T, F, channels])
+    masks = mask_fn(mag)
+    masks = tf.reshape(masks, [batch, blocks, n_stems, T, F, channels])
+    masks = tf.transpose(masks, [0, 2, 1, 3, 4, 5])
+    masks = tf.reshape(masks, [batch, n_stems, blocks * T, F, channels])
+    return masks[:, :, :frames]
+
+
+def overlap_add_frames(frames, frame_step):
+    """``tf.signal.overlap_and_add`` for rank-5 frames whose length is a multiple of the step, as shifted sums."""
     frame_length = frames.shape[-1]
     if frame_length is None or frame_length % frame_step:
         return tf.signal.overlap_and_add(frames, frame_step)
@@ -234,9 +167,6 @@ def _overlap_add(frames, frame_step):
     return tf.reshape(out, tf.concat([shape[:-2], [(n + overlap - 1) * frame_step]], axis=0))
 
 
-def _mask_exponent(model) -> float:
-    """``p`` of a model whose output is a power ratio mask (``RatioMask``), else 1."""
-    from ..models.layers import RatioMask
-
-    last = model.layers[-1] if getattr(model, "layers", None) else None
-    return float(last.exponent) if isinstance(last, RatioMask) else 1.0
+def magnitude(spec, F):
+    """|STFT| cropped to the first ``F`` bins: the model's input."""
+    return tf.abs(spec)[:, :, :F, :]

@@ -2,7 +2,7 @@
 
 A writer streams blocks into a temp file beside its target and renames it
 into place on commit, so a failure never leaves a truncated file; the target
-is replaced only at that moment.  ``tfsep.audio.io`` re-exports everything here.
+is replaced only at that moment.
 """
 
 import os
@@ -12,9 +12,18 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-from tfsep.errors import AudioError, OutputError
+from ..errors import AudioError, OutputError
+from .codecs import (
+    CLIP_MODES,
+    FFMPEG_ENCODERS,
+    FLAC_SUBTYPES,
+    SUPPORTED_OUTPUT_CODECS,
+    WAV_SUBTYPES,
+    ffmpeg_encoders,
+    one_line,
+    require_tool,
+)
 
-from .io import CLIP_MODES, SUPPORTED_OUTPUT_CODECS, _FFMPEG_ENCODERS, _FLAC_SUBTYPES, _WAV_SUBTYPES, _ffmpeg_encoders, _one_line, _require_tool
 
 def apply_clip(block, mode, scale=1.0):
     """Keep samples writable: ``rescale`` multiplies by ``scale``, ``clamp`` clips to [-1, 1].
@@ -64,15 +73,15 @@ class AudioWriter:
         self._done = False
         subtype = None
         if self.codec in ("wav", "flac"):
-            subtype = (_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES).get(bit_depth)
+            subtype = (WAV_SUBTYPES if self.codec == "wav" else FLAC_SUBTYPES).get(bit_depth)
             if subtype is None:
-                ok = sorted(_WAV_SUBTYPES if self.codec == "wav" else _FLAC_SUBTYPES)
+                ok = sorted(WAV_SUBTYPES if self.codec == "wav" else FLAC_SUBTYPES)
                 raise AudioError(f"{self.path}: {self.codec} cannot be written with bit depth "
                                  f"{bit_depth}: use one of {ok}")
         else:
-            ffmpeg = _require_tool("ffmpeg", self.path, "write")
-            encoder, muxer = _FFMPEG_ENCODERS[self.codec]
-            if encoder not in _ffmpeg_encoders(ffmpeg):
+            ffmpeg = require_tool("ffmpeg", self.path, "write")
+            encoder, muxer = FFMPEG_ENCODERS[self.codec]
+            if encoder not in ffmpeg_encoders(ffmpeg):
                 raise AudioError(f"{self.path}: this ffmpeg has no {encoder} encoder needed for "
                                  f"{self.codec}; install a full ffmpeg build or write wav/flac")
         if os.path.isdir(self.path):
@@ -101,7 +110,7 @@ class AudioWriter:
         except BaseException as e:
             self.abort()
             if isinstance(e, (RuntimeError, OSError)):
-                raise OutputError(f"{self.path}: cannot start writing ({_one_line(e)})") from None
+                raise OutputError(f"{self.path}: cannot start writing ({one_line(e)})") from None
             raise
 
     def __enter__(self):
@@ -121,7 +130,7 @@ class AudioWriter:
     def _ffmpeg_error(self):
         self._proc.err.seek(0)
         lines = self._proc.err.read().decode("utf-8", "replace").strip().splitlines()
-        return _one_line(lines[-1]) if lines else f"ffmpeg exit status {self._proc.returncode}"
+        return one_line(lines[-1]) if lines else f"ffmpeg exit status {self._proc.returncode}"
 
     def write(self, block):
         """Append a ``(n, channels)`` float block (1-D allowed for mono)."""
@@ -142,7 +151,7 @@ class AudioWriter:
                 self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
         except (BrokenPipeError, OSError, RuntimeError) as e:
             why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None \
-                else _one_line(e)
+                else one_line(e)
             self.abort()
             raise OutputError(f"{self.path}: write failed ({why})") from None
         self.frames_written += len(x)
@@ -167,7 +176,7 @@ class AudioWriter:
             raise
         except (OSError, RuntimeError) as e:
             self.abort()
-            raise OutputError(f"{self.path}: cannot finish writing ({_one_line(e)})") from None
+            raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
         self._tmp = None
         self._done = True
         self._cleanup()

@@ -1,5 +1,5 @@
-"""What every classical method shares: input checks, a perfect-reconstruction
-STFT, and the streaming interface ``tfsep separate`` drives.
+"""What every classical method shares: input checks, the STFT settings, and the
+streaming interface ``tfsep separate`` drives (the STFT itself: ``tfsep.audio.stft``).
 
 Classical methods look at the whole track at once (REPET-SIM compares every
 frame with every other, NMF fits one dictionary per track), so
@@ -18,22 +18,6 @@ from ..errors import AudioError
 
 FRAME_LENGTH = 4096
 FRAME_STEP = 1024
-
-
-def stft(x: np.ndarray, frame_length: int = FRAME_LENGTH, frame_step: int = FRAME_STEP) -> np.ndarray:
-    """Waveform ``(samples, channels)`` -> complex STFT ``(channels, bins, frames)`` (centred frames)."""
-    import librosa
-
-    return librosa.stft(np.ascontiguousarray(x.T), n_fft=frame_length, hop_length=frame_step, center=True)
-
-
-def istft(spec: np.ndarray, length: int, frame_step: int = FRAME_STEP) -> np.ndarray:
-    """Complex STFT ``(..., channels, bins, frames)`` -> waveform ``(..., samples, channels)`` of ``length``."""
-    import librosa
-
-    frame_length = 2 * (spec.shape[-2] - 1)
-    y = librosa.istft(spec, hop_length=frame_step, n_fft=frame_length, length=length, center=True)
-    return np.swapaxes(y, -1, -2).astype(np.float32)
 
 
 class ClassicalMethod:
@@ -84,8 +68,8 @@ class ClassicalMethod:
         yield np.stack([out[s] for s in self.stems])
 
     def separate_file(self, path, output_dir, **options):
-        """Separate one file and write its stems; see ``tfsep.stemfiles.separate_file`` for options."""
-        from ..stemfiles import separate_file
+        """Separate one file and write its stems; see ``tfsep.separation.stemfiles.separate_file`` for options."""
+        from ..separation.stemfiles import separate_file
 
         return separate_file(self, path, output_dir, **options)
 

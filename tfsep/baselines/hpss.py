@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod, istft, stft
+from ..audio.stft import istft, stft
+from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 
 
 def hpss_masks(mag: np.ndarray, kernel_size=31, power: float = 2.0, margin=1.0):

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import TfsepError
 from ..audio.io import check_waveform
-from .base import FRAME_LENGTH, FRAME_STEP, istft, stft
+from ..audio.stft import istft, stft
+from .base import FRAME_LENGTH, FRAME_STEP
 
 
 class Oracle:

@@ -14,7 +14,8 @@ import warnings
 
 import numpy as np
 
-from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod, istft, stft
+from ..audio.stft import istft, stft
+from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 
 
 def repeating_model(mag: np.ndarray, k: int = 10, min_distance: int = 1, min_similarity: float = 0.0, block: int = 512) -> np.ndarray:

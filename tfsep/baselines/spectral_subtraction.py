@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TfsepError
-from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod, istft, stft
+from ..audio.stft import istft, stft
+from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 
 
 class SpectralSubtraction(ClassicalMethod):

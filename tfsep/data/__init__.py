@@ -1,1 +1,7 @@
-"""Datasets of multitrack songs, the synthetic generator and the tf.data pipeline."""
+"""Training and evaluation data: multitrack songs in, tf.data batches out.
+
+- :mod:`.datasets`: MUSDB18 / MUSDB18-HQ (musdb) and stem folders as :class:`~.datasets.Track` lists;
+- :mod:`.synth`: synthetic multitrack songs rendered with FluidSynth;
+- :mod:`.pipeline`: decoded-once stem cache, random excerpts, remixing, the tf.data pipeline;
+- :mod:`.augment`: per-stem gain, channel swap, pitch shift and time stretch.
+"""

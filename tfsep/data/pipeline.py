@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.channels import remix
 from . import augment
 from .datasets import DatasetError, Track, musdb_tracks, stem_folders
 
@@ -105,9 +106,7 @@ class StemCache:
             if path.is_file():
                 return np.load(path, mmap_mode="r")
         audio = track.load(self.stems)
-        arr = np.stack([audio[s] for s in self.stems]).astype(np.float32)
-        if arr.shape[-1] != self.channels:
-            arr = arr.mean(axis=-1, keepdims=True) if self.channels == 1 else np.repeat(arr[..., :1], self.channels, -1)
+        arr = np.stack([remix(audio[s].astype(np.float32), self.channels) for s in self.stems])
         if self.cache_dir:
             tmp = path.with_suffix(".tmp.npy")
             np.save(tmp, arr)
@@ -205,10 +204,7 @@ def validation_excerpts(tracks: list[Track], stems: list[str], channels: int, sa
         start = (n - length) // 2
         ex = {"name": t.name}
         for k, v in audio.items():
-            v = v[start : start + length].astype(np.float32)
-            if v.shape[-1] != channels:
-                v = v.mean(axis=-1, keepdims=True) if channels == 1 else np.repeat(v[:, :1], channels, -1)
-            ex[k] = v
+            ex[k] = remix(v[start : start + length].astype(np.float32), channels)
         # The reference mixture is the sum of the target stems, as in training.
         ex["mixture"] = np.sum([ex[s] for s in stems], axis=0).astype(np.float32)
         out.append(ex)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .report import _order
+from .report import stem_order
 
 
 def _pyplot():
@@ -24,7 +24,7 @@ def boxplots(rows: list[dict], path, metric: str = "SDR") -> Path | None:
     if not rows:
         return None
     plt = _pyplot()
-    stems = _order(r["target"] for r in rows)
+    stems = stem_order(r["target"] for r in rows)
     methods = list(dict.fromkeys(r["method"] for r in rows))
     fig, axes = plt.subplots(1, len(stems), figsize=(max(4, 0.7 * len(methods) + 2) * len(stems), 4.5), squeeze=False, sharey=True)
     for ax, stem in zip(axes[0], stems):
@@ -49,7 +49,7 @@ def boxplots(rows: list[dict], path, metric: str = "SDR") -> Path | None:
 
 
 def _spec_db(x: np.ndarray, frame_length: int, frame_step: int):
-    from ..baselines.base import stft
+    from ..audio.stft import stft
 
     x = x[:, None] if x.ndim == 1 else x
     return np.mean(np.abs(stft(x, frame_length, frame_step)), axis=0)

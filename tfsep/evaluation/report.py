@@ -136,7 +136,7 @@ def write_csv(rows: list[dict], path) -> None:
             w.writerow({**r, "score": "" if r["score"] is None or not np.isfinite(r["score"]) else f"{r['score']:.4f}"})
 
 
-def _order(stems):
+def stem_order(stems):
     return sorted(set(stems), key=lambda s: (STEM_ORDER.index(s) if s in STEM_ORDER else len(STEM_ORDER), s))
 
 
@@ -164,7 +164,7 @@ def markdown_table(rows: list[dict], metrics=("SDR", "SIR", "SAR", "ISR")) -> st
         if metric not in summ:
             continue
         table = summ[metric]
-        stems = _order(s for m in table.values() for s in m)
+        stems = stem_order(s for m in table.values() for s in m)
         tracks = {r["track"] for r in rows if r["metric"] == metric}
         parts.append(f"### {metric} (dB, median over {len(tracks)} track(s))\n")
         parts.append("| method | " + " | ".join(stems) + " |")

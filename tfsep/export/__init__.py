@@ -13,61 +13,20 @@ Spectrogram models (magnitude ``(B, T, F, C)`` in) and waveform models
 
 from __future__ import annotations
 
-from ..errors import ModelError
+from .metadata import ExportError, metadata, model_kind
 
-
-class ExportError(ModelError):
-    """A model cannot be exported in the requested form."""
-
-
-def model_kind(model) -> str:
-    """``'spectrogram'`` or ``'waveform'`` from the Keras model's input rank."""
-    shape = model.keras_model.inputs[0].shape
-    if len(shape) == 4:
-        return "spectrogram"
-    if len(shape) == 3:
-        return "waveform"
-    raise ExportError(f"model {model.config['name']}: cannot export a model with input shape {tuple(shape)}")
-
-
-def separation_plan(model) -> dict:
-    """Segmenting of the local ``Separator`` for this model: segment, hop, crossfade window."""
-    from ..separator import Separator
-
-    sep = Separator(model)
-    return {"segment": sep.segment, "overlap": sep.overlap, "hop": sep.hop, "window": sep._window}
-
-
-def metadata(model) -> dict:
-    """What a client needs to run an exported model: rates, STFT, stems, segmenting."""
-    cfg = model.config
-    plan = separation_plan(model)
-    return {
-        "name": cfg["name"],
-        "kind": model_kind(model),
-        "stems": list(cfg["stems"]),
-        "sample_rate": cfg["sample_rate"],
-        "n_channels": cfg["n_channels"],
-        "frame_length": cfg["frame_length"],
-        "frame_step": cfg["frame_step"],
-        "window": "hann_periodic",
-        "T": cfg["T"],
-        "F": cfg["F"],
-        "n_bins": cfg["frame_length"] // 2 + 1,
-        "mask_extension": cfg["mask_extension"],
-        "segment": plan["segment"],
-        "overlap": plan["overlap"],
-        "crossfade_edge": cfg["frame_length"] - cfg["frame_step"],
-    }
+__all__ = ["ExportError", "export_savedmodel", "export_tflite", "metadata", "model_kind"]
 
 
 def export_savedmodel(*args, **kwargs):
+    """Write a SavedModel for TF Serving; see :func:`tfsep.export.savedmodel.export_savedmodel`."""
     from .savedmodel import export_savedmodel as fn
 
     return fn(*args, **kwargs)
 
 
 def export_tflite(*args, **kwargs):
+    """Write a builtin-ops TFLite model; see :func:`tfsep.export.tflite.export_tflite`."""
     from .tflite import export_tflite as fn
 
     return fn(*args, **kwargs)

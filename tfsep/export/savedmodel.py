@@ -30,7 +30,9 @@ import tempfile
 from pathlib import Path
 
 from ..errors import OutputError
-from . import ExportError, metadata, model_kind, separation_plan
+from ..audio.spectral import masks_in_blocks
+from ..separation.plan import config_plan
+from .metadata import ExportError, metadata, model_kind
 
 META_FILE = "assets.extra/tfsep.json"
 
@@ -40,16 +42,16 @@ def _functions(model):
 
     cfg = model.config
     meta = metadata(model)
-    plan = separation_plan(model)
+    plan = config_plan(cfg)
     kind = model_kind(model)
     keras_model = model.keras_model
     stems = list(cfg["stems"])
     n_stems, C = len(stems), cfg["n_channels"]
-    S, H = plan["segment"], plan["hop"]
-    window = tf.constant(plan["window"])
+    S, H = plan.segment, plan.hop
+    window = tf.constant(plan.window)
 
     if kind == "spectrogram":
-        from ..audio.spectral import SpectralSeparation
+        from ..separation.spectral import SpectralSeparation
 
         spectral = SpectralSeparation(keras_model, cfg)
 
@@ -83,16 +85,8 @@ def _functions(model):
         T, F = cfg["T"], cfg["F"]
 
         def separate_spectrogram(magnitude):
-            shape = tf.shape(magnitude)
-            batch, frames = shape[0], shape[1]
-            blocks = tf.maximum(1, (frames + T - 1) // T)
-            mag = tf.pad(magnitude, [[0, 0], [0, blocks * T - frames], [0, 0], [0, 0]])
-            mag = tf.reshape(mag, [batch * blocks, T, F, C])
-            masks = keras_model(mag, training=False)
-            masks = tf.reshape(masks, [batch, blocks, n_stems, T, F, C])
-            masks = tf.transpose(masks, [0, 2, 1, 3, 4, 5])
-            masks = tf.reshape(masks, [batch, n_stems, blocks * T, F, C])
-            return {"masks": masks[:, :, :frames]}
+            masks = masks_in_blocks(lambda mag: keras_model(mag, training=False), magnitude, T, n_stems)
+            return {"masks": masks}
 
         fns["separate_spectrogram"] = (
             separate_spectrogram,

@@ -6,7 +6,7 @@ input into the same overlapping segments as the local ``Separator``, sends
 each segment to ``serving_default`` (one segment in, so the server applies no
 crossfade of its own) and blends the answers with the same crossfade
 weights: the stems equal local separation up to float rounding, and
-``tfsep.stemfiles.separate_file`` writes them like local ones.
+``tfsep.separation.stemfiles.separate_file`` writes them like local ones.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..errors import AudioError, TfsepError
-from ..separator import _crossfade_window, overlap_add_stream, select_stems
+from ..separation.overlap_add import overlap_add_stream
+from ..separation.plan import make_plan
+from ..separation.separator import select_stems
 
 MAX_MESSAGE = 1 << 30
 
@@ -137,7 +139,7 @@ def connect(server: str, model_name: str, timeout: float = 300.0):
 
 
 class RemoteSeparator:
-    """A separator whose model runs in TF Serving; drop-in for ``Separator`` in ``stemfiles.separate_file``.
+    """A separator whose model runs in TF Serving; drop-in for ``Separator`` in ``tfsep.separation.stemfiles.separate_file``.
 
     Args:
         server: ``grpc://HOST:PORT`` or ``http://HOST:PORT``.
@@ -157,14 +159,10 @@ class RemoteSeparator:
         self.config = meta
         self.sample_rate = meta["sample_rate"]
         self.channels = meta["n_channels"]
-        self.segment = meta["segment"]
         frac = meta["overlap"] / meta["segment"] if overlap is None else float(overlap)
-        if not 0 <= frac <= 0.5:
-            raise TfsepError(f"overlap must be a fraction between 0 and 0.5, got {overlap}")
-        self.overlap = int(round(frac * self.segment))
-        self.hop = self.segment - self.overlap
+        self.plan = make_plan(meta["segment"], frac, meta["crossfade_edge"])
+        self.segment, self.overlap, self.hop = self.plan.segment, self.plan.overlap, self.plan.hop
         self.stems = select_stems(meta["stems"], stems, meta["name"])
-        self._window = _crossfade_window(self.segment, self.overlap, meta["crossfade_edge"])
 
     def _run(self, segment: np.ndarray) -> np.ndarray:
         out = self.client.predict("serving_default", {"waveform": segment})
@@ -183,7 +181,7 @@ class RemoteSeparator:
             lambda segments: [self._run(seg) for seg in segments],
             segment=self.segment,
             hop=self.hop,
-            window=self._window,
+            window=self.plan.window,
             n_stems=len(self.stems),
             channels=self.channels,
             on_segment=on_segment,
@@ -203,6 +201,6 @@ class RemoteSeparator:
         return {s: out[i] for i, s in enumerate(self.stems)}
 
     def separate_file(self, path, output_dir, **options):
-        from ..stemfiles import separate_file
+        from ..separation.stemfiles import separate_file
 
         return separate_file(self, path, output_dir, **options)

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.spectral import extend_masks
+from ..config import segment_samples
 from ..errors import OutputError
-from . import ExportError, metadata, model_kind
+from .metadata import ExportError, metadata, model_kind
 
 GRAPHS = ("core", "full")
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -73,8 +75,6 @@ def full_function(model, frames):
     S = len(cfg["stems"])
 
     if model_kind(model) == "waveform":
-        from ..config import segment_samples
-
         length = segment_samples(cfg)
 
         def wave_model(waveform):
@@ -91,12 +91,7 @@ def full_function(model, frames):
         mag = tf.sqrt(tf.square(re[:, :, :F]) + tf.square(im[:, :, :F]))
         masks = keras_model(tf.transpose(mag, [1, 2, 0])[None], training=False)[0]  # (S, T, F, C)
         masks = tf.transpose(masks, [0, 3, 1, 2])  # (S, C, T, F)
-        if n_bins > F:
-            if cfg["mask_extension"] == "average":
-                fill = tf.tile(tf.reduce_mean(masks, axis=3, keepdims=True), [1, 1, 1, n_bins - F])
-                masks = tf.concat([masks, fill], axis=3)
-            else:  # a pad, not a concat with zeros: no zero constant in the file
-                masks = tf.pad(masks, [[0, 0], [0, 0], [0, 0], [0, n_bins - F]])
+        masks = extend_masks(masks, n_bins, cfg["mask_extension"], axis=3)
         sre = tf.reshape(masks * re[None], [S * C, frames, n_bins])
         sim = tf.reshape(masks * im[None], [S * C, frames, n_bins])
         y = dft.istft(sre, sim, N, H, length)  # (S*C, L)

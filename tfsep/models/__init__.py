@@ -1,56 +1,56 @@
-"""Model registry and tfsep model directories.
+"""Models: the registry of model families and the Keras building blocks they share.
 
-``build(config) -> keras.Model`` dispatches on ``config["model"]["type"]``.
-A tfsep model directory holds ``config.json`` and ``model.weights.h5``; it is
-what training writes, what the Spleeter importer writes, and what
-``Separator`` and ``export`` read.
+``build(config) -> keras.Model`` dispatches on ``config["model"]["type"]``
+to one module per family (``unet`` and its Conv1D form ``unet1d``,
+``enhanced_unet``, ``stacked``, ``wave_unet``, ``demucs``), which share
+``unet_body``, ``blocks`` and ``layers``.  Adding a family means a module
+here, a line in ``_builders`` and its schema in ``tfsep.config.model_params``.
+Pure Keras: nothing here reads or writes files or downloads anything; model
+directories and pretrained weights are :mod:`tfsep.pretrained`'s job
+(``tfsep.pretrained.build_model`` also applies a stacked model's
+``init_from``).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..config import load_config, validate
+from ..config import validate
 from ..errors import ModelError
 
-_REGISTRY = {}
+def _builders() -> dict:
+    """``model.type`` -> ``fn(config) -> keras.Model``; imported on first use (Keras is heavy)."""
+    from .demucs import build_demucs
+    from .enhanced_unet import build_enhanced_unet
+    from .stacked import build_stacked_unet
+    from .unet import build_unet
+    from .wave_unet import build_wave_unet
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.weights.h5"
-
-
-def register(name):
-    """Decorator: register ``fn(config) -> keras.Model`` under a model type name."""
-
-    def wrap(fn):
-        _REGISTRY[name] = fn
-        return fn
-
-    return wrap
-
-
-def _load_builtin_families():
-    from . import unet  # noqa: F401  (registers itself)
-    from . import demucs, enhanced_unet, stacked, wave_unet  # noqa: F401  (model zoo)
+    return {
+        "unet": build_unet,
+        "enhanced_unet": build_enhanced_unet,
+        "stacked_unet": build_stacked_unet,
+        "wave_unet": build_wave_unet,
+        "demucs": build_demucs,
+    }
 
 
 def build(config: dict):
-    """Build the (untrained) Keras model a validated config describes."""
-    _load_builtin_families()
+    """Build the (untrained) Keras model a validated config describes.
+
+    A stacked model's ``init_from`` names weights on disk: build it with
+    ``tfsep.pretrained.build_model``, which loads them.
+    """
+    builders = _builders()
     mtype = config["model"]["type"]
-    if mtype not in _REGISTRY:
-        raise ModelError(f"model type {mtype!r} is not registered (known: {', '.join(sorted(_REGISTRY))})")
-    return _REGISTRY[mtype](config)
+    if mtype not in builders:
+        raise ModelError(f"model type {mtype!r} is not known (known: {', '.join(sorted(builders))})")
+    return builders[mtype](config)
 
 
 @dataclass
 class TfsepModel:
-    """A built Keras model with the config it was built from."""
+    """A built Keras model with the config it was built from (and the directory it came from, if any)."""
 
     keras_model: object
     config: dict
@@ -59,57 +59,6 @@ class TfsepModel:
     @property
     def stems(self):
         return list(self.config["stems"])
-
-
-def save_model_dir(model, config: dict, path) -> Path:
-    """Write ``config.json`` + weights atomically: a crash leaves no half model directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not a secret
-    try:
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        model.save_weights(str(tmp / WEIGHTS_FILE))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
-
-
-def is_model_dir(path) -> bool:
-    path = Path(path)
-    return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
-
-
-def _saved_weights_only(config: dict) -> dict:
-    """``config`` with ``model.params.init_from`` cleared: a model directory's own weights replace
-    whatever ``init_from`` loaded at build time, so reloading must not need (or re-read) that source."""
-    if not config["model"].get("params", {}).get("init_from"):
-        return config
-    out = dict(config)
-    out["model"] = dict(config["model"], params=dict(config["model"]["params"], init_from=None))
-    return out
-
-
-def load_model_dir(path) -> TfsepModel:
-    """Load a tfsep model directory (config + weights)."""
-    path = Path(path)
-    if not is_model_dir(path):
-        raise ModelError(f"{path}: not a tfsep model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
-    config = load_config(path)
-    model = build(_saved_weights_only(config))
-    try:
-        model.load_weights(str(path / WEIGHTS_FILE))
-    except Exception as exc:  # h5py/keras raise many types; all mean the same to a user
-        raise ModelError(f"{path / WEIGHTS_FILE}: cannot load weights into the model its config describes ({exc})") from None
-    return TfsepModel(model, config, str(path))
 
 
 def from_config(config: dict) -> TfsepModel:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import register
 from .blocks import GLU, CropToLength, MixtureDenormalize, MixtureNormalize, PadToValidLength, demucs_valid_length
 
 
@@ -36,7 +35,6 @@ def valid_length(params: dict, length: int) -> int:
     return demucs_valid_length(length, params["depth"], params["kernel_size"], params["stride"])
 
 
-@register("demucs")
 def build_demucs(config):
     """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
     p = config["model"]["params"]

@@ -32,7 +32,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import register
 from .blocks import MatchShape
 from .layers import LogMagnitude
 
@@ -97,7 +96,6 @@ def enhanced_unet_branch(x, params, out_channels, prefix="", seed=0):
     return layers.Conv2D(out_channels, 1, kernel_initializer=init, name=f"{prefix}mask_conv")(x)
 
 
-@register("enhanced_unet")
 def build_enhanced_unet(config):
     """Magnitude ``(B, T, F, C)`` -> softmax masks ``(B, stems, T, F, C)`` summing to one."""
     params = config["model"]["params"]

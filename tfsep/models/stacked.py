@@ -1,6 +1,6 @@
 """Stacked refinement: a second U-Net refines the masks of a first spectrogram model.
 
-The first model (any registered spectrogram mask model: ``unet``,
+The first model (a spectrogram mask model: ``unet``,
 ``enhanced_unet``) gives masks ``m1``; the stems it implies,
 ``m1 * |X|``, and (``use_mixture``) the mixture magnitude are stacked as
 channels and fed to a second U-Net (``unet.unet_branch`` with the
@@ -10,24 +10,30 @@ correction ``delta`` per stem.  The output masks are
 zero correction leaves the first masks unchanged.
 
 ``init_from`` (a tfsep model directory, a pretrained model name, or a
-``.weights.h5`` file) loads the first model's weights when the model is
-built; ``freeze`` makes the first model non-trainable and runs it in
+``.weights.h5`` file) names the first model's starting weights; they are
+files, so ``tfsep.pretrained.build_model`` loads them into the layer
+``first`` after building (``build`` refuses such a config); ``freeze`` makes the first model non-trainable and runs it in
 inference mode (no dropout, BN statistics fixed), so training only moves the
 refinement network.  The nested first model is the layer named ``first``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 from keras import layers
 
 from ..errors import ModelError
-from . import build, is_model_dir, register
 from .blocks import ApplyMasks, RefineMasks
 from .layers import LogMagnitude
 from .unet import unet_branch
+
+
+def _build_first(config: dict):
+    from .enhanced_unet import build_enhanced_unet
+    from .unet import build_unet
+
+    builders = {"unet": build_unet, "enhanced_unet": build_enhanced_unet}
+    return builders[config["model"]["type"]](config)
 
 
 def first_config(config: dict) -> dict:
@@ -37,35 +43,6 @@ def first_config(config: dict) -> dict:
     return out
 
 
-def _load_first_weights(first, config: dict, source: str) -> None:
-    path = Path(source)
-    try:
-        if str(source).endswith(".weights.h5"):
-            if not path.is_file():
-                raise ModelError(f"init_from: {source}: no such weights file")
-            first.load_weights(str(path))
-            return
-        if is_model_dir(path):
-            from . import load_model_dir
-
-            loaded = load_model_dir(path)
-        else:
-            from ..pretrained import load_model
-
-            loaded = load_model(source)
-    except ModelError:
-        raise
-    except Exception as exc:  # missing file, wrong shapes, failed download: one actionable message
-        raise ModelError(f"init_from: cannot load the first network's weights from {source} ({exc})") from None
-    if loaded.config["model"] != config["model"] or loaded.config["F"] != config["F"] or loaded.config["stems"] != config["stems"]:
-        raise ModelError(
-            f"init_from: {source} is a {loaded.config['model']['type']} model that differs from model.params.first "
-            "(type, params, F and stems must match)"
-        )
-    first.set_weights(loaded.keras_model.get_weights())
-
-
-@register("stacked_unet")
 def build_stacked_unet(config):
     """Magnitude ``(B, T, F, C)`` -> refined masks ``(B, stems, T, F, C)`` summing to one."""
     p = config["model"]["params"]
@@ -73,10 +50,13 @@ def build_stacked_unet(config):
     n_stems = len(stems)
     C, F = config["n_channels"], config["F"]
     fcfg = first_config(config)
-    first = build(fcfg)
+    first = _build_first(fcfg)
     first.name = "first"
     if p["init_from"]:
-        _load_first_weights(first, fcfg, p["init_from"])
+        raise ModelError(
+            f"model {config['name']}: model.params.init_from names weights on disk; "
+            "build it with tfsep.pretrained.build_model, which loads them"
+        )
     if p["freeze"]:
         first.trainable = False
 

@@ -29,52 +29,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import register
 from .layers import LogMagnitude, RatioMask
-
-
-def _activation(name, layer_name):
-    if name == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=0.2, name=layer_name)
-    if name == "elu":
-        return layers.ELU(name=layer_name)
-    return layers.ReLU(name=layer_name)
-
-
-def _norm(kind, name):
-    if kind == "batch":
-        # Keras 3 and Spleeter's tf.keras share BN's epsilon (1e-3) and momentum.
-        return layers.BatchNormalization(axis=-1, name=name)
-    return layers.Identity(name=name)
-
-
-def encoder_decoder(x, params, prefix, init, conv, deconv, last_filters):
-    """The U-Net body shared by the 2D and Conv1D variants, up to the mask convolution.
-
-    ``conv``/``deconv`` are the layer classes (``Conv2D``/``Conv2DTranspose`` or
-    their 1D forms); the last decoder block has ``last_filters`` filters.
-    """
-    filters = params["conv_n_filters"]
-    k = params["kernel_size"]
-    depth = len(filters)
-    skips = []
-    for i, f in enumerate(filters, 1):
-        out = conv(f, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}enc{i}_conv")(x)
-        skips.append(out)
-        if i < depth:
-            x = _norm(params["normalization"], f"{prefix}enc{i}_norm")(out)
-            x = _activation(params["conv_activation"], f"{prefix}enc{i}_act")(x)
-    x = skips[-1]
-    for j in range(1, depth + 1):
-        n_filters = filters[depth - 1 - j] if j < depth else last_filters
-        x = deconv(n_filters, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}dec{j}_deconv")(x)
-        x = _activation(params["deconv_activation"], f"{prefix}dec{j}_act")(x)
-        x = _norm(params["normalization"], f"{prefix}dec{j}_norm")(x)
-        if j < depth:
-            if j <= params["dropout_layers"] and params["dropout"] > 0:
-                x = layers.Dropout(params["dropout"], name=f"{prefix}dec{j}_dropout")(x)
-            x = layers.Concatenate(axis=-1, name=f"{prefix}dec{j}_skip")([skips[depth - 1 - j], x])
-    return x
+from .unet_body import encoder_decoder
 
 
 def unet_branch(x, params, out_channels, prefix, seed, final_activation):
@@ -96,7 +52,6 @@ def unet_branch(x, params, out_channels, prefix, seed, final_activation):
     )(x)
 
 
-@register("unet")
 def build_unet(config):
     """Magnitude ``(B, T, F, C)`` -> masks ``(B, stems, T, F, C)``."""
     params = config["model"]["params"]

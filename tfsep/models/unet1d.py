@@ -2,7 +2,7 @@
 
 Each frame's ``F x C`` magnitudes are the input channels of a 1D U-Net over
 time (the 1D/2D comparison of the literature): the same encoder/decoder as
-``unet.unet_branch`` (kernel k, stride 2 over frames, skips of the raw conv
+``unet.unet_branch`` (``unet_body.encoder_decoder``) (kernel k, stride 2 over frames, skips of the raw conv
 outputs, dropout in the first decoder blocks), a last dilated conv to
 ``F * out_channels`` channels, reshaped back to ``(T, F, out_channels)``.
 Only ``T`` has to be a multiple of 2**depth.  Layer names match the 2D
@@ -14,11 +14,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from .unet_body import encoder_decoder
+
 
 def unet_branch_1d(x, params, out_channels, prefix, seed, final_activation):
     """``(B, T, F, C)`` -> ``(B, T, F, out_channels)`` with convolutions over time only."""
-    from .unet import encoder_decoder
-
     _, _, F, C = x.shape
     init = keras.initializers.HeUniform(seed=seed)
     x = layers.Reshape((-1, F * C), name=f"{prefix}frames")(x)

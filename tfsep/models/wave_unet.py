@@ -23,7 +23,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import register
 from .blocks import CropToLength, Decimate, DifferenceOutput, LinearUpsample1D, MatchShape, PadToMultiple
 
 
@@ -33,7 +32,6 @@ def valid_length(params: dict, length: int) -> int:
     return -(-length // m) * m
 
 
-@register("wave_unet")
 def build_wave_unet(config):
     """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
     p = config["model"]["params"]

@@ -1,10 +1,14 @@
-"""Training: losses, the distributed loop, schedules and summaries.  Entry point: :func:`train`."""
+"""Training: losses, tasks, the distributed loop, schedules and summaries.
 
-from __future__ import annotations
+- :mod:`.loop`: :class:`Trainer` (``tfsep train``): tf.distribute strategy,
+  checkpoints, resume, validation, early stopping;
+- :mod:`.tasks`: what a model is trained to output (masked spectrograms or
+  waveforms) and its loss; :mod:`.losses`: the loss functions;
+- :mod:`.callbacks`: learning-rate schedules, validation tracking, TensorBoard summaries.
 
+TensorFlow is imported when training starts, not here.
+"""
 
-def train(config, run_dir, **kwargs):
-    """Train a model from ``config`` into ``run_dir``; see :class:`tfsep.training.loop.Trainer`."""
-    from .loop import train as _train
+from .loop import Trainer, train
 
-    return _train(config, run_dir, **kwargs)
+__all__ = ["Trainer", "train"]

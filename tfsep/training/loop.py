@@ -157,7 +157,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from .. import models
+        from ..pretrained import build_model
         from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, validation_excerpts
         from .callbacks import Summaries, ValidationTracker, scheduled_lr
         from .tasks import make_task, stem_weights
@@ -185,7 +185,7 @@ class Trainer:
             _write_atomic(self.run_dir / "config.json", json.dumps(cfg, indent=2) + "\n")
 
         with strategy.scope():
-            model = models.build(cfg)
+            model = build_model(cfg)
             opt_kwargs = {"learning_rate": tr["learning_rate"]}
             if tr["clipnorm"]:
                 opt_kwargs["global_clipnorm"] = tr["clipnorm"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..audio.spectral import STFT, ExtendMask, InverseSTFT, SpectralSeparation, magnitude
+from ..audio.spectral import STFT, ExtendMask, InverseSTFT, magnitude
+from ..separation.spectral import SpectralSeparation
 from ..errors import ConfigError
 from . import losses
 
@@ -101,7 +102,7 @@ class WaveformTask:
 
 
 def make_task(config):
-    from ..audio.waveform import separation_domain
+    from ..separation.waveform import separation_domain
 
     if separation_domain(config) == "spectrogram":
         return SpectrogramTask(config)

@@ -7,17 +7,18 @@ separates the exact sum of the stems, which is what the true stems are a
 decomposition of.  Runs ``tfsep separate`` as a user would, then scores the
 stems against the truth (global SDR) next to the oracle ratio mask.
 
-    python -m tfsep.demo [-o demo_output] [-m 2stems]
+    python -m tfsep.cli.demo [-o demo_output] [-m 2stems]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .common import quiet_tensorflow
 
 
 def falcon_path() -> Path:
@@ -35,18 +36,19 @@ def main(argv=None) -> int:
     ap.add_argument("-m", "--model", default="2stems")
     args = ap.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .audio import io as audio_io
-    from .baselines.oracle import IdealRatioMask
-    from .config import load_config
-    from .evaluation.metrics import global_sdr
+    quiet_tensorflow()
+    from ..audio import io as audio_io
+    from ..audio.writer import save
+    from ..baselines.oracle import IdealRatioMask
+    from ..config import load_config
+    from ..evaluation.metrics import global_sdr
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     stems, sr = audio_io.load_stems(falcon_path())
     mixture = stems["drums"] + stems["bass"] + stems["other"] + stems["vocals"]
     mix_path = out / "falcon69_mixture.wav"
-    audio_io.save(mix_path, mixture, sr, bit_depth=32, clip="none")
+    save(mix_path, mixture, sr, bit_depth=32, clip="none")
     print(f"demo input: {mix_path} ({len(mixture) / sr:.1f} s, sum of the 4 true stems of Falcon 69)")
 
     tfsep = Path(sys.executable).with_name("tfsep")

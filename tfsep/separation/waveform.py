@@ -1,4 +1,4 @@
-"""Waveform models as separation functions: the waveform counterpart of ``SpectralSeparation``.
+"""Waveform models as separation functions: the waveform counterpart of ``spectral.SpectralSeparation``.
 
 ``separation_domain(config)`` says which of the two a config's model needs;
 ``WaveformSeparation(model, config)`` has ``SpectralSeparation``'s call
@@ -6,8 +6,6 @@ signature and output layout, so the Separator can use either.
 """
 
 from __future__ import annotations
-
-import tensorflow as tf
 
 from ..errors import TfsepError
 
@@ -73,6 +71,8 @@ class WaveformSeparation:
 
     def __call__(self, waveform):
         """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
+        import tensorflow as tf
+
         waveform = tf.convert_to_tensor(waveform, tf.float32)
         length = tf.shape(waveform)[1]
         stems = self.model(waveform, training=False)

@@ -8,7 +8,7 @@ are accepted as input too and converted (``instrument_list`` -> ``stems``,
 Validation happens here, before anything heavy is imported: an unknown key
 or a wrong type is a ``ConfigError`` naming the key and the file.  The
 ``model.params`` schema of each model family lives in
-:mod:`tfsep.model_schemas`.
+:mod:`tfsep.config.model_params`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._schema import NUMBER, REQUIRED, check_section, fail
-from .errors import ConfigError
-from .model_schemas import validate_model
+from ..errors import ConfigError
+from .model_params import validate_model
+from .schema import NUMBER, REQUIRED, check_section, fail
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+# The packaged configs (tfsep/configs, a link to the repository's configs/).
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 TOP_LEVEL = {
     "name": (str, "unnamed"),

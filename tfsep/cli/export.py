@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from .errors import TfsepError
+from ..errors import TfsepError
+from .common import fail
 
 
 def _size(path: Path) -> int:
@@ -47,22 +46,20 @@ def _size(path: Path) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def export(model, fmt, output, model_version, graph, quantize, frames, overwrite, as_json):
     """Export a model as a SavedModel (TF Serving) or a builtin-ops TFLite file."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        from .pretrained import load_model
+        from ..pretrained import load_model
 
         tfsep_model = load_model(model, quiet=as_json)
         if fmt == "savedmodel":
-            from .export import export_savedmodel
+            from ..export import export_savedmodel
 
             path = export_savedmodel(tfsep_model, output, version=model_version, overwrite=overwrite)
         else:
-            from .export.tflite import export_tflite
+            from ..export import export_tflite
 
             path = export_tflite(tfsep_model, output, graph=graph, quantize=quantize, frames=frames, overwrite=overwrite)
     except TfsepError as exc:
-        click.echo(f"tfsep: error: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     summary = {"model": tfsep_model.config["name"], "format": fmt, "path": str(path), "bytes": _size(Path(path))}
     if fmt == "tflite":
         summary.update({"graph": graph, "quantize": quantize, "metadata": str(Path(path).with_suffix(".json"))})

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import io as audio_io
-from .errors import OutputError, TfsepError
+from ..audio import codecs
+from ..audio import io as audio_io
+from ..audio.writer import AudioWriter, apply_clip
+from ..errors import OutputError, TfsepError
 
 DEFAULT_TEMPLATE = "{track}/{stem}.{codec}"
 PLACEHOLDERS = ("track", "stem", "codec", "folder")
@@ -144,10 +146,10 @@ def separate_file(
     seconds (wall time), realtime_factor, peak, scale.
     """
     codec = (codec or "wav").lower()
-    if codec not in audio_io.SUPPORTED_OUTPUT_CODECS:
-        raise OutputError(f"unknown codec {codec!r} (use {', '.join(audio_io.SUPPORTED_OUTPUT_CODECS)})")
-    if clip not in audio_io.CLIP_MODES:
-        raise OutputError(f"unknown clip mode {clip!r} (use {', '.join(audio_io.CLIP_MODES)})")
+    if codec not in codecs.SUPPORTED_OUTPUT_CODECS:
+        raise OutputError(f"unknown codec {codec!r} (use {', '.join(codecs.SUPPORTED_OUTPUT_CODECS)})")
+    if clip not in codecs.CLIP_MODES:
+        raise OutputError(f"unknown clip mode {clip!r} (use {', '.join(codecs.CLIP_MODES)})")
     if bit_depth not in (16, 24, 32):
         raise OutputError(f"bit depth must be 16, 24 or 32, got {bit_depth}")
     paths = output_paths(path, output_dir, separator.stems, filename_template, codec)
@@ -182,7 +184,7 @@ def separate_file(
             bar.refresh()
 
     def make_writer(stem):
-        return audio_io.AudioWriter(paths[stem], sr, channels, codec=codec, bit_depth=bit_depth, bitrate=bitrate)
+        return AudioWriter(paths[stem], sr, channels, codec=codec, bit_depth=bit_depth, bitrate=bitrate)
 
     temps, writers = {}, {}
     n_out = 0
@@ -198,7 +200,7 @@ def separate_file(
                     if temps:
                         temps[stem].write(block[i])
                     else:
-                        writers[stem].write(audio_io.apply_clip(block[i], clip))
+                        writers[stem].write(apply_clip(block[i], clip))
         if n_out == 0:
             raise TfsepError(f"{path}: no audio to separate")
         peak = max((t.peak for t in temps.values()), default=None)
@@ -208,7 +210,7 @@ def separate_file(
             writers = {s: make_writer(s) for s in separator.stems}
             for stem, temp in temps.items():
                 for block in temp.blocks():
-                    writers[stem].write(audio_io.apply_clip(block, "rescale", scale))
+                    writers[stem].write(apply_clip(block, "rescale", scale))
         for w in writers.values():
             w.commit()
     except BaseException:

@@ -1,37 +1,14 @@
-"""Command line: ``tfsep separate``, ``tfsep models``.
-
-Thin: parse, call the library, print.  TensorFlow is imported inside the
-commands so ``tfsep --help`` stays fast.  Every ``TfsepError`` becomes one
-line on stderr and a non-zero exit code, never a traceback.
-"""
+"""``tfsep separate``: audio files in, one file per stem out (locally, with a baseline, or on TF Serving)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import warnings
 
 import click
 
-from . import __version__
-from .errors import TfsepError
-
-EXIT_FAILED = 1
-
-
-def _error(message: str) -> None:
-    click.echo(f"tfsep: error: {message}", err=True)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    # One line a user can read, not the library source line that warned.
-    click.echo(f"tfsep: warning: {message}", err=True)
-
-
-def _quiet_tensorflow() -> None:
-    # TF's C++ start-up chatter (CPU features, oneDNN) is noise to a user.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from ..errors import TfsepError
+from .common import EXIT_FAILED, error, fail
 
 
 def _parse_stems(value):
@@ -43,14 +20,7 @@ def _parse_stems(value):
     return stems
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="tfsep")
-def main():
-    """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""
-    warnings.showwarning = _show_warning
-
-
-@main.command()
+@click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
 @click.option("-o", "--output", "output_dir", default="separated", show_default=True, help="Output directory.")
 @click.option("-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]")
@@ -90,13 +60,12 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
     stem under OUTPUT.  A file that fails is reported and the others go on;
     the exit code is 1 if any failed.
     """
-    _quiet_tensorflow()
     stem_list = _parse_stems(stems)
     try:
-        from .baselines import baseline_separator, is_baseline
+        from ..baselines import baseline_separator, is_baseline
 
         if server:
-            from .export.serving_client import RemoteSeparator
+            from ..export.serving_client import RemoteSeparator
 
             if not model_name:
                 raise click.BadParameter("give the served model's name", param_hint="--model-name")
@@ -104,12 +73,11 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
         elif is_baseline(model):
             sep = baseline_separator(model, stems=stem_list)
         else:
-            from .separator import Separator
+            from ..separation import Separator
 
             sep = Separator(model, segment=segment, overlap=overlap, batch_size=batch_size, stems=stem_list, wiener_iterations=wiener)
     except TfsepError as exc:
-        _error(str(exc))
-        sys.exit(EXIT_FAILED)
+        fail(str(exc))
     results = []
     failed = 0
     for path in inputs:
@@ -141,51 +109,11 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
         except Exception as exc:  # one bad file must not stop the batch
             failed += 1
             message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
-            _error(message)
+            error(message)
             results.append({"input": path, "status": "failed", "error": message})
     if as_json:
         click.echo(json.dumps({"model": sep.config["name"], "stems": sep.stems, "results": results}, indent=2))
     if failed:
         if not as_json and len(inputs) > 1:
-            _error(f"{failed} of {len(inputs)} files failed")
+            error(f"{failed} of {len(inputs)} files failed")
         sys.exit(EXIT_FAILED)
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def models(as_json):
-    """List pretrained models, where each comes from, and whether it is present."""
-    from .pretrained import list_models
-
-    try:
-        rows = list_models()
-    except TfsepError as exc:
-        _error(str(exc))
-        sys.exit(EXIT_FAILED)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        state = "present" if row.get("present") else "not present"
-        click.echo(f"{row['name']:<10} {state:<12} {row.get('path') or '-'}")
-        click.echo(f"{'':<10} source: {row.get('source', '-')}")
-
-
-from .cli_export import export  # noqa: E402
-
-main.add_command(export)
-
-
-from .cli_train import data, train  # noqa: E402
-
-main.add_command(train)
-main.add_command(data)
-
-
-from .cli_evaluate import evaluate  # noqa: E402
-
-main.add_command(evaluate)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import click
 
-from .errors import TfsepError
+from ..errors import TfsepError
+from .common import fail
 
 
 def _parse_params(values) -> dict:
@@ -48,14 +47,13 @@ def evaluate(methods, musdb_root, is_wav, subset, tracks_dir, track_names, metri
     an interrupted run resumes.  Prints the Markdown table (median over
     tracks) at the end.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if (musdb_root is None) == (tracks_dir is None):
         raise click.UsageError("give exactly one of --musdb ROOT or --tracks DIR")
     baseline_params = _parse_params(params)
     try:
-        from .data.datasets import musdb_tracks, stem_folders
-        from .evaluation.runner import evaluate as run_evaluation
-        from .evaluation.runner import resolve_method
+        from ..data.datasets import musdb_tracks, stem_folders
+        from ..evaluation import evaluate as run_evaluation
+        from ..evaluation import resolve_method
 
         if musdb_root is not None:
             tracks = musdb_tracks(musdb_root, is_wav=is_wav, subset=subset)
@@ -65,7 +63,7 @@ def evaluate(methods, musdb_root, is_wav, subset, tracks_dir, track_names, metri
             tracks = [t for t in tracks if any(n.lower() in t.name.lower() for n in track_names)]
             if not tracks:
                 raise TfsepError(f"no track matches {', '.join(track_names)}")
-        from .baselines import is_baseline
+        from ..baselines import is_baseline
 
         specs = [resolve_method(m, wiener, **(baseline_params if is_baseline(m) else {})) for m in methods]
         result = run_evaluation(
@@ -81,8 +79,7 @@ def evaluate(methods, musdb_root, is_wav, subset, tracks_dir, track_names, metri
             log=lambda msg: click.echo(f"tfsep: {msg}", err=True),
         )
     except TfsepError as exc:
-        click.echo(f"tfsep: error: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     if not quiet:
         click.echo(f"scored {result['scored']}, skipped {result['skipped']} (already scored) -> {outdir}", err=True)
     click.echo(result["markdown"])

@@ -7,18 +7,11 @@ TensorFlow is imported inside the commands; every ``TfsepError`` becomes one
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
-from .errors import TfsepError
-
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
-
-
-def _error(message: str) -> None:
-    click.echo(f"tfsep: error: {message}", err=True)
+from ..errors import TfsepError
+from .common import EXIT_INTERRUPTED, fail
 
 
 @click.command()
@@ -34,10 +27,9 @@ def train(config, run_dir, resume, max_steps, keep_worker_dirs, quiet):
     The run directory ends as a tfsep model directory: `tfsep separate -m RUN_DIR`.
     Under TF_CONFIG (several machines) it trains with MultiWorkerMirroredStrategy.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        from .config import load_config
-        from .training.loop import Trainer
+        from ..config import load_config
+        from ..training import Trainer
 
         cfg = load_config(config)
         run_dir = run_dir or os.path.join("runs", cfg["name"])
@@ -45,11 +37,9 @@ def train(config, run_dir, resume, max_steps, keep_worker_dirs, quiet):
                           keep_worker_dirs=keep_worker_dirs, log=lambda m: click.echo(m, err=True))
         summary = trainer.run()
     except TfsepError as exc:
-        _error(str(exc))
-        sys.exit(EXIT_FAILED)
+        fail(str(exc))
     if summary["stop_reason"] == "interrupted":
-        _error(f"interrupted at step {summary['steps']}; checkpoint saved, continue with --resume -o {run_dir}")
-        sys.exit(EXIT_INTERRUPTED)
+        fail(f"interrupted at step {summary['steps']}; checkpoint saved, continue with --resume -o {run_dir}", EXIT_INTERRUPTED)
     if not quiet and trainer.is_chief:
         best = f", best validation SDR {summary['best_sdr']:.2f} dB" if summary["best_sdr"] is not None else ""
         click.echo(f"trained {summary['steps']} steps ({summary['stop_reason']}){best}; model: {run_dir}", err=True)
@@ -72,13 +62,12 @@ def data():
 @click.option("-q", "--quiet", is_flag=True)
 def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, quiet):
     """Generate synthetic songs (MIDI rendered by FluidSynth) with separate stems."""
-    from .data import synth as synth_mod
+    from ..data import synth as synth_mod
 
     stem_list = [s.strip() for s in stems.split(",") if s.strip()]
     try:
         paths = synth_mod.generate(out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet)
     except TfsepError as exc:
-        _error(str(exc))
-        sys.exit(EXIT_FAILED)
+        fail(str(exc))
     if not quiet:
         click.echo(f"{len(paths)} songs of {seconds:g} s in {out_dir}", err=True)

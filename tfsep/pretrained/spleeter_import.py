@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import models
 from ..config import load_config
 from ..errors import ModelError
+from .modeldir import save_model_dir
 
 # Variables Spleeter's training leaves in a checkpoint that are not model weights.
 _NON_MODEL_PREFIXES = ("global_step", "beta1_power", "beta2_power")
@@ -127,10 +129,8 @@ def load_checkpoint_into(model, config: dict, ckpt_dir) -> None:
 
 def import_spleeter_checkpoint(ckpt_dir, name: str, dest) -> Path:
     """Convert a Spleeter checkpoint (``2stems``/``4stems``/``5stems``) into a tfsep model directory at ``dest``."""
-    from . import build, save_model_dir
-
     config = load_config(name)
-    model = build(config)
+    model = models.build(config)
     load_checkpoint_into(model, config, ckpt_dir)
     config = dict(config)
     config["description"] = config.get("description", "") + " Weights: Deezer's pretrained Spleeter model (MIT)."

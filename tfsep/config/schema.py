@@ -1,14 +1,14 @@
 """Generic pieces of tfsep's config schema: a section is ``{key: (types, default)}``.
 
-Shared by :mod:`tfsep.config` (top level, training, separation) and
-:mod:`tfsep.model_schemas` (one section per model family).
+Shared by :mod:`tfsep.config.loader` (top level, training, separation) and
+:mod:`tfsep.config.model_params` (one section per model family).
 """
 
 from __future__ import annotations
 
 import copy
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # name -> (type(s), default).  A default of REQUIRED means the key must be given.
 REQUIRED = object()

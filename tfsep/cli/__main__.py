@@ -1,0 +1,5 @@
+"""``python -m tfsep.cli``: the ``tfsep`` command."""
+
+from . import main
+
+main()

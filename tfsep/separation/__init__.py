@@ -1,0 +1,18 @@
+"""Separation: any-length audio -> stems with a model, in overlapping segments.
+
+- :mod:`.plan`: segment length, hop and crossfade window (one plan for the
+  local, SavedModel and TF Serving paths);
+- :mod:`.overlap_add`: the streaming overlap-add loop;
+- :mod:`.spectral` / :mod:`.waveform`: a spectrogram or waveform model as a
+  ``segments -> stems`` function;
+- :mod:`.separator`: :class:`Separator`, the in-memory and streaming API;
+- :mod:`.stemfiles`: one file in, one file per stem out (names, codecs, clipping, atomic commit).
+
+TensorFlow is imported only when a model first runs.
+"""
+
+from .overlap_add import overlap_add_stream
+from .plan import SegmentPlan, config_plan, crossfade_window, make_plan
+from .separator import Separator, select_stems
+
+__all__ = ["SegmentPlan", "Separator", "config_plan", "crossfade_window", "make_plan", "overlap_add_stream", "select_stems"]

@@ -1,0 +1,119 @@
+"""Spectrogram models as separation functions: waveform segments -> STFT -> masks -> (Wiener) -> iSTFT -> stems.
+
+The STFT layers, mask extension and blocking are :mod:`tfsep.audio.spectral`'s;
+this module puts a mask model between them, as Open-Unmix keeps its
+spectrogram model apart from the end-to-end separator.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ..audio.spectral import (
+    STFT,
+    ExtendMask,
+    InverseSTFT,
+    extend_masks,
+    hann_window,
+    magnitude,
+    masks_in_blocks,
+    overlap_add_frames,
+)
+from ..audio.wiener import wiener
+from ..models.layers import RatioMask
+from ..models.unet import inference_function
+
+
+class SpectralSeparation:
+    """Waveform segments -> stems through a mask model: STFT, masks, iSTFT.
+
+    ``model`` maps magnitude ``(batch, T, F, channels)`` to masks
+    ``(batch, stems, T, F, channels)``.  Segments longer than ``T`` frames are
+    cut into ``T``-frame blocks (zero-padded at the end), exactly as
+    Spleeter partitions its spectrogram.
+
+    ``wiener_iterations`` > 0 refines the masked spectrograms with that many
+    multichannel Wiener EM iterations (:mod:`tfsep.audio.wiener`) before the
+    inverse STFT.
+    """
+
+    wiener_iterations = 0
+
+    def __init__(self, model, config):
+        self.model = model
+        self.T = config["T"]
+        self.F = config["F"]
+        self.n_stems = len(config["stems"])
+        self.frame_length = config["frame_length"]
+        self.frame_step = config["frame_step"]
+        self.n_bins = self.frame_length // 2 + 1
+        self.stft = STFT(self.frame_length, self.frame_step)
+        self.istft = InverseSTFT(self.frame_length, self.frame_step)
+        self.extend = ExtendMask(self.n_bins, config["mask_extension"])
+        self.mask_extension = config["mask_extension"]
+        # The same masks as ``model(mag, training=False)`` up to float rounding, faster.
+        self._model_fn = inference_function(model, config) or (lambda mag: model(mag, training=False))
+
+    def masks(self, spec):
+        """Complex STFT ``(B, frames, bins, C)`` -> masks ``(B, stems, frames, bins, C)``."""
+        return self.extend(self._blocked_masks(magnitude(spec, self.F)))
+
+    def _blocked_masks(self, mag):
+        """Magnitude ``(B, frames, F, C)`` -> masks ``(B, stems, frames, F, C)``, in ``T``-frame blocks."""
+        return masks_in_blocks(self._model_fn, mag, self.T, self.n_stems)
+
+    def __call__(self, waveform):
+        """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
+        if not self.wiener_iterations:
+            return self._masked(waveform)
+        length = tf.shape(waveform)[1]
+        spec = self.stft(waveform)
+        masks = self.masks(spec)
+        exponent = _mask_exponent(self.model)
+        if self.mask_extension == "zeros":
+            # Bins above F are silent in every stem: filter only the F bins the model sees.
+            sub = wiener(spec[:, :, : self.F], masks[:, :, :, : self.F], self.wiener_iterations, mask_exponent=exponent)
+            stems_spec = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F], [0, 0]])
+        else:
+            stems_spec = wiener(spec, masks, self.wiener_iterations, mask_exponent=exponent)
+        shape = tf.shape(stems_spec)
+        flat = tf.reshape(stems_spec, [shape[0] * shape[1], shape[2], shape[3], shape[4]])
+        wave = self.istft(flat, length=length)
+        return tf.reshape(wave, [shape[0], shape[1], length, shape[4]])
+
+    def _masked(self, waveform):
+        """``__call__`` without Wiener filtering, computed channels-first.
+
+        The same STFT, masks and inverse STFT as the ``STFT``/``ExtendMask``/
+        ``InverseSTFT`` layers, up to float rounding, but faster on CPU:
+        the complex spectrogram is never transposed (only the real magnitude
+        and masks are), only the ``F`` bins the model sees are multiplied
+        (``zeros`` extension: the rest is zero), and the overlap-add is a few
+        shifted sums instead of ``tf.signal.overlap_and_add``'s general gather.
+        """
+        length = tf.shape(waveform)[1]
+        spec = tf.signal.stft(
+            tf.transpose(waveform, [0, 2, 1]),
+            self.frame_length,
+            self.frame_step,
+            window_fn=hann_window,
+            pad_end=True,
+        )  # (B, C, frames, bins)
+        mag = tf.transpose(tf.abs(spec[..., : self.F]), [0, 2, 3, 1])
+        masks = tf.transpose(self._blocked_masks(mag), [0, 1, 4, 2, 3])  # (B, S, C, frames, F)
+        if self.mask_extension == "zeros":
+            stems = tf.cast(masks, spec.dtype) * spec[:, None, :, :, : self.F]
+            stems = tf.pad(stems, [[0, 0], [0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F]])
+        else:
+            stems = tf.cast(extend_masks(masks, self.n_bins, self.mask_extension, axis=4), spec.dtype) * spec[:, None]
+        frames = tf.signal.irfft(stems, [self.frame_length])
+        window_fn = tf.signal.inverse_stft_window_fn(self.frame_step, forward_window_fn=hann_window)
+        frames = frames * window_fn(self.frame_length, dtype=frames.dtype)
+        wave = overlap_add_frames(frames, self.frame_step)[..., :length]  # (B, S, C, length)
+        return tf.transpose(wave, [0, 1, 3, 2])
+
+
+def _mask_exponent(model) -> float:
+    """``p`` of a model whose output is a power ratio mask (``RatioMask``), else 1."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    return float(last.exponent) if isinstance(last, RatioMask) else 1.0
