@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TF_PACKAGE ?= tensorflow-cpu==2.21.0
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps synth-deps demo test bench clean
+.PHONY: install system-deps synth-deps demo lint test bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ synth-deps:
 demo: install
 	$(PY) -m tfsep.cli.demo -o demo_output
 
-test: install synth-deps
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: install synth-deps lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install

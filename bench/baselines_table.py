@@ -27,7 +27,9 @@ def main():
     ap.add_argument("--model", default="2stems")
     ap.add_argument("--wiener", type=int, default=1, help="EM iterations for the 'with Wiener' row")
     ap.add_argument("--no-model", action="store_true", help="skip the pretrained model rows")
-    ap.add_argument("--window", type=float, default=1.0, help="BSS Eval frame in seconds; 0: the whole excerpt as one frame")
+    ap.add_argument(
+        "--window", type=float, default=1.0, help="BSS Eval frame in seconds; 0: the whole excerpt as one frame"
+    )
     args = ap.parse_args()
 
     import stempeg
@@ -45,10 +47,15 @@ def main():
     mixture = np.sum(list(four.values()), axis=0).astype(np.float32)
 
     methods = []  # (label, callable -> estimates)
-    for name, (module, *_rest) in BASELINES.items():
+    for name in BASELINES:
         m = get_method(name)
         if m.needs_references:
-            methods.append((f"oracle {name}" if name != "mixture" else "mixture (floor)", lambda m=m: m.for_track(four, sr).separate(mixture, sr)))
+            methods.append(
+                (
+                    f"oracle {name}" if name != "mixture" else "mixture (floor)",
+                    lambda m=m: m.for_track(four, sr).separate(mixture, sr),
+                )
+            )
         else:
             methods.append((name, lambda m=m: m.separate(mixture, sr)))
     if not args.no_model:
@@ -59,9 +66,13 @@ def main():
         for it in (0, args.wiener):
             sep = Separator(model, wiener_iterations=it)
             sep.separate(mixture[:sr], sr)  # trace the graph first: timings are steady-state
-            methods.append((f"{args.model}" + (f" + Wiener ({it} it.)" if it else ""), lambda sep=sep: sep.separate(mixture, sr)))
+            methods.append(
+                (f"{args.model}" + (f" + Wiener ({it} it.)" if it else ""), lambda sep=sep: sep.separate(mixture, sr))
+            )
 
-    print(f"Falcon 69 (stempeg test file), {len(mixture) / sr:.2f} s stereo 44.1 kHz, mixture = sum of stems; {os.cpu_count()} CPU(s)\n")
+    print(
+        f"Falcon 69 (stempeg test file), {len(mixture) / sr:.2f} s stereo 44.1 kHz, mixture = sum of stems; {os.cpu_count()} CPU(s)\n"
+    )
     win = args.window if args.window > 0 else len(mixture) / sr
     frames = f"median over {args.window:g} s frames" if args.window > 0 else "the whole excerpt as one frame"
     print(f"BSS Eval v4 (museval, {frames}) SDR / SIR / SAR in dB; global SDR (MDX) in brackets.\n")

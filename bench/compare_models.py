@@ -60,8 +60,22 @@ def tfsep(*args, log):
 def synth(out: Path, tracks: int, seconds: float, seed: int, sample_rate: int, log):
     if out.is_dir() and len([p for p in out.iterdir() if p.is_dir()]) >= tracks:
         return
-    tfsep("data", "synth", "-o", out, "--tracks", tracks, "--seconds", seconds, "--seed", seed,
-          "--sample-rate", sample_rate, "-q", log=log)
+    tfsep(
+        "data",
+        "synth",
+        "-o",
+        out,
+        "--tracks",
+        tracks,
+        "--seconds",
+        seconds,
+        "--seed",
+        seed,
+        "--sample-rate",
+        sample_rate,
+        "-q",
+        log=log,
+    )
 
 
 def train(name: str, size: str, args, train_dir: Path, log) -> dict:
@@ -69,7 +83,9 @@ def train(name: str, size: str, args, train_dir: Path, log) -> dict:
     cfg = json.loads((ZOO / f"{family}_{size}.json").read_text())
     cfg["name"] = f"{name}_{size}"
     runs_dir = args.work / "runs"
-    cfg["model"]["params"].update({k: v.format(runs=runs_dir, size=size) if isinstance(v, str) else v for k, v in changes.items()})
+    cfg["model"]["params"].update(
+        {k: v.format(runs=runs_dir, size=size) if isinstance(v, str) else v for k, v in changes.items()}
+    )
     cfg["training"].update(
         train_path=str(train_dir),
         batch_size=args.batch_size,
@@ -86,7 +102,16 @@ def train(name: str, size: str, args, train_dir: Path, log) -> dict:
     timing = run_dir / "bench_timing.json"
     if not timing.is_file():
         t0 = time.perf_counter()
-        tfsep("train", "-c", cfg_path, "-o", run_dir, "-q", *(["--resume"] if (run_dir / "checkpoints").is_dir() else []), log=log)
+        tfsep(
+            "train",
+            "-c",
+            cfg_path,
+            "-o",
+            run_dir,
+            "-q",
+            *(["--resume"] if (run_dir / "checkpoints").is_dir() else []),
+            log=log,
+        )
         wall = time.perf_counter() - t0
         timing.write_text(json.dumps({"train_wall_s": wall, "steps": args.steps}))
     info = json.loads(timing.read_text())
@@ -109,7 +134,7 @@ def model_facts(run: dict, test_dir: Path, time_steps: int) -> dict:
         sr = stems[0][1]
         wave = np.sum([s for s, _ in stems], axis=0)
     sep = Separator(model)
-    sep.separate(wave[: sr], sr)  # trace once
+    sep.separate(wave[:sr], sr)  # trace once
     t0 = time.perf_counter()
     sep.separate(wave, sr)
     sec = time.perf_counter() - t0
@@ -150,7 +175,9 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         f"Train s/step: {args.time_steps} steps of each model timed alone, back to back, after training (`bench/train_speed.py`); "
         "train wall: the whole run (startup, 4 validations, checkpoints; other jobs may have shared the CPU).",
         "",
-        "| model | params | train s/step | train wall (min) | separation x real time | " + " | ".join(f"SDR {s}" for s in stems) + " | SDR mean |",
+        "| model | params | train s/step | train wall (min) | separation x real time | "
+        + " | ".join(f"SDR {s}" for s in stems)
+        + " | SDR mean |",
         "|---|---:|---:|---:|---:|" + "---:|" * (len(stems) + 1),
     ]
     methods = [(r["name"], str(r["run_dir"])) for r in runs] + [(m, m) for m in args.reference]
@@ -168,26 +195,50 @@ def write_report(path: Path, args, runs: list, facts: dict, scores: dict, eval_d
         tail = f"{mean:.2f}" if mean is not None else "–"
         lines.append(head + " | ".join(_median(v) for v in sdrs) + f" | {tail} |")
     for metric in METRICS:
-        lines += ["", f"## {metric} per stem (dB, median over tracks)", "", "| method | " + " | ".join(stems) + " |", "|---|" + "---:|" * len(stems)]
+        lines += [
+            "",
+            f"## {metric} per stem (dB, median over tracks)",
+            "",
+            "| method | " + " | ".join(stems) + " |",
+            "|---|" + "---:|" * len(stems),
+        ]
         for label, method in methods:
             per = scores.get(method) or scores.get(Path(method).name) or {}
             lines.append(f"| {label} | " + " | ".join(_median(per.get(s, {}).get(metric, [])) for s in stems) + " |")
-    histories = {r["name"]: json.loads((r["run_dir"] / "history.json").read_text()) for r in runs if (r["run_dir"] / "history.json").is_file()}
+    histories = {
+        r["name"]: json.loads((r["run_dir"] / "history.json").read_text())
+        for r in runs
+        if (r["run_dir"] / "history.json").is_file()
+    }
     if histories:
         steps = sorted({h["step"] for hist in histories.values() for h in hist})
-        lines += ["", "## Validation SDR during training", "",
-                  "Mean global SDR (dB) over the stems on the 2 validation songs, at each validation step.", "",
-                  "| model | " + " | ".join(f"step {k}" for k in steps) + " |", "|---|" + "---:|" * len(steps)]
+        lines += [
+            "",
+            "## Validation SDR during training",
+            "",
+            "Mean global SDR (dB) over the stems on the 2 validation songs, at each validation step.",
+            "",
+            "| model | " + " | ".join(f"step {k}" for k in steps) + " |",
+            "|---|" + "---:|" * len(steps),
+        ]
         for name, hist in histories.items():
             by_step = {h["step"]: h["sdr"] for h in hist}
-            lines.append(f"| {name} | " + " | ".join(f"{by_step[k]:.2f}" if k in by_step else "–" for k in steps) + " |")
+            lines.append(
+                f"| {name} | " + " | ".join(f"{by_step[k]:.2f}" if k in by_step else "–" for k in steps) + " |"
+            )
     box = eval_dir / "plots" / "sdr_boxplot.png"
     if box.is_file():  # copied next to the report so the link survives moving the work dir
         img = path.parent / "img" / f"compare_{args.size}_{args.steps}steps_sdr.png"
         img.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(box, img)
         lines += ["", "## SDR box plot", "", f"![SDR per stem and method]({img.relative_to(path.parent).as_posix()})"]
-    lines += ["", "## Findings", "", "_Write which design choices helped and which did not, citing the rows above._", ""]
+    lines += [
+        "",
+        "## Findings",
+        "",
+        "_Write which design choices helped and which did not, citing the rows above._",
+        "",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
 
@@ -200,13 +251,19 @@ def main(argv=None):
     ap.add_argument("--tracks", type=int, default=40)
     ap.add_argument("--test-tracks", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--ablations", default="", help=f"comma list of variants to train too, or 'all' ({', '.join(ABLATIONS)})")
+    ap.add_argument(
+        "--ablations", default="", help=f"comma list of variants to train too, or 'all' ({', '.join(ABLATIONS)})"
+    )
     ap.add_argument("--train-only", action="store_true", help="stop after training (another run evaluates and reports)")
-    ap.add_argument("--time-steps", type=int, default=5, help="train steps timed alone per model for the s/step column (0: skip)")
+    ap.add_argument(
+        "--time-steps", type=int, default=5, help="train steps timed alone per model for the s/step column (0: skip)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--reference", action="append", default=None, help="oracle/baseline methods (default: irm2, hpss-repet4)")
+    ap.add_argument(
+        "--reference", action="append", default=None, help="oracle/baseline methods (default: irm2, hpss-repet4)"
+    )
     ap.add_argument("--report", type=Path, default=ROOT / "docs" / "model_comparison.md")
     args = ap.parse_args(argv)
     args.reference = args.reference or ["irm2", "hpss-repet4"]

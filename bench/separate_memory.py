@@ -81,8 +81,11 @@ def main():
                 raise SystemExit(f"tfsep separate exited with {r['rc']} on {minutes:g} min")
             rss_mb = r["maxrss_kb"] / 1024
             results.append((minutes, rss_mb, r["wall"]))
-            print(f"  {minutes:6g} min input: peak RSS {rss_mb:7.0f} MB, wall {r['wall']:7.1f} s "
-                  f"({minutes * 60 / r['wall']:5.1f}x real time)", flush=True)
+            print(
+                f"  {minutes:6g} min input: peak RSS {rss_mb:7.0f} MB, wall {r['wall']:7.1f} s "
+                f"({minutes * 60 / r['wall']:5.1f}x real time)",
+                flush=True,
+            )
             for name in os.listdir(out_dir) if os.path.isdir(out_dir) else []:
                 _remove(os.path.join(out_dir, name))
             if not args.keep:

@@ -44,8 +44,10 @@ def main():
     print(f"  import tfsep         {t_import:7.2f} s")
     print(f"  model load           {t_load:7.2f} s")
     print(f"  first call (trace)   {t_first:7.2f} s   ({args.seconds / t_first:5.1f}x real time)")
-    print(f"  steady state median  {t:7.2f} s   ({args.seconds / t:5.1f}x real time)   runs: "
-          + ", ".join(f"{r:.2f}" for r in runs))
+    print(
+        f"  steady state median  {t:7.2f} s   ({args.seconds / t:5.1f}x real time)   runs: "
+        + ", ".join(f"{r:.2f}" for r in runs)
+    )
 
 
 if __name__ == "__main__":

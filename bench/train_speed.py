@@ -29,7 +29,9 @@ def make_tracks(root: Path, stems, n_tracks=4, seconds=40, sr=44100):
         d = root / f"track{t}"
         d.mkdir(parents=True)
         for s in stems:
-            sf.write(d / f"{s}.wav", (0.1 * rng.standard_normal((seconds * sr, 2))).astype(np.float32), sr, subtype="FLOAT")
+            sf.write(
+                d / f"{s}.wav", (0.1 * rng.standard_normal((seconds * sr, 2))).astype(np.float32), sr, subtype="FLOAT"
+            )
 
 
 def measure(cfg: dict, train_path, batch: int, steps: int, pipeline_batches: int = 0) -> dict:
@@ -43,7 +45,12 @@ def measure(cfg: dict, train_path, batch: int, steps: int, pipeline_batches: int
     from tfsep.data.pipeline import ExcerptSampler, StemCache, make_dataset, open_datasets
     from tfsep.training.tasks import make_task, stem_weights
 
-    cfg = dict(cfg, training=dict(cfg["training"], batch_size=batch, train_path=str(train_path), validation_path=None, validation_tracks=1))
+    cfg = dict(
+        cfg,
+        training=dict(
+            cfg["training"], batch_size=batch, train_path=str(train_path), validation_path=None, validation_tracks=1
+        ),
+    )
     cfg = load_config(cfg)
     train, _ = open_datasets(cfg)
     task = make_task(cfg)
@@ -79,8 +86,16 @@ def measure(cfg: dict, train_path, batch: int, steps: int, pipeline_batches: int
     for b in batches[1:]:
         step(*b).numpy()
     sps = steps / (time.perf_counter() - t0)
-    return {"steps_per_s": sps, "examples_per_s": sps * batch, "pipeline_examples_per_s": pipe_eps, "decode_s": decode_s,
-            "task": task, "model": model, "tracks": train, "config": cfg}
+    return {
+        "steps_per_s": sps,
+        "examples_per_s": sps * batch,
+        "pipeline_examples_per_s": pipe_eps,
+        "decode_s": decode_s,
+        "task": task,
+        "model": model,
+        "tracks": train,
+        "config": cfg,
+    }
 
 
 def main():
@@ -100,8 +115,10 @@ def main():
     task, model, model_eps, pipe_eps = r["task"], r["model"], r["examples_per_s"], r["pipeline_examples_per_s"]
 
     shape = f" ({task.frames} frames x {cfg['F']} bins)" if hasattr(task, "frames") else " (waveform)"
-    print(f"config {cfg['name']}: batch {args.batch}, excerpt {task.excerpt_length} samples{shape}, "
-          f"{len(cfg['stems'])} stems, {model.count_params():,} parameters, {os.cpu_count()} CPUs")
+    print(
+        f"config {cfg['name']}: batch {args.batch}, excerpt {task.excerpt_length} samples{shape}, "
+        f"{len(cfg['stems'])} stems, {model.count_params():,} parameters, {os.cpu_count()} CPUs"
+    )
     print(f"decode+cache {len(r['tracks'])} tracks: {r['decode_s']:.2f} s")
     print(f"train step:      {r['steps_per_s']:.3f} steps/s, {model_eps:.2f} examples/s")
     print(f"input pipeline:  {pipe_eps:.1f} examples/s")

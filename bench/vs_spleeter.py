@@ -55,14 +55,20 @@ def main():
     sp, tf_ = median(t_sp), median(t_tf)
     print(f"tfsep vs Spleeter graph, 2stems, {args.seconds:g} s stereo (Falcon 69 looped), {machine()}")
     print(f"  tfsep segment {sep.segment / SAMPLE_RATE:.2f} s, overlap {sep.overlap / SAMPLE_RATE:.2f} s")
-    print(f"  Spleeter graph  median {sp:6.2f} s  {args.seconds / sp:6.1f}x real time  runs: "
-          + ", ".join(f"{t:.2f}" for t in t_sp))
-    print(f"  tfsep Separator median {tf_:6.2f} s  {args.seconds / tf_:6.1f}x real time  runs: "
-          + ", ".join(f"{t:.2f}" for t in t_tf))
+    print(
+        f"  Spleeter graph  median {sp:6.2f} s  {args.seconds / sp:6.1f}x real time  runs: "
+        + ", ".join(f"{t:.2f}" for t in t_sp)
+    )
+    print(
+        f"  tfsep Separator median {tf_:6.2f} s  {args.seconds / tf_:6.1f}x real time  runs: "
+        + ", ".join(f"{t:.2f}" for t in t_tf)
+    )
     print(f"  throughput ratio tfsep/Spleeter: {sp / tf_:.2f}  (target >= 2)")
     for stem in graph.stems:
-        print(f"  SDR tfsep vs Spleeter, {stem:13s}: {sdr(ref[stem], out[stem]):6.1f} dB, "
-              f"max abs diff {float(abs(ref[stem] - out[stem]).max()):.2e}")
+        print(
+            f"  SDR tfsep vs Spleeter, {stem:13s}: {sdr(ref[stem], out[stem]):6.1f} dB, "
+            f"max abs diff {float(abs(ref[stem] - out[stem]).max()):.2e}"
+        )
     graph.close()
 
 

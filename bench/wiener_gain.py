@@ -52,7 +52,11 @@ def main():
             refs[s] = stems[s]
     mixture = np.sum([stems[k] for k in stems], axis=0).astype(np.float32)
     print(f"model {args.model}, Falcon 69, {len(mixture) / sr:.2f} s, {os.cpu_count()} CPU(s)\n")
-    print("| Wiener iterations | " + " | ".join(f"{s} SDR / museval SDR, SIR, SAR" for s in names) + " | mean global SDR | gain (dB) | seconds | time × |")
+    print(
+        "| Wiener iterations | "
+        + " | ".join(f"{s} SDR / museval SDR, SIR, SAR" for s in names)
+        + " | mean global SDR | gain (dB) | seconds | time × |"
+    )
     print("|---|" + "---|" * len(names) + "---:|---:|---:|---:|")
     base_sdr = base_t = None
     for it in args.iterations:
@@ -74,7 +78,9 @@ def main():
         mean = float(np.mean(sdrs))
         if base_sdr is None:
             base_sdr, base_t = mean, t
-        print(f"| {it} | " + " | ".join(cells) + f" | {mean:.2f} | {mean - base_sdr:+.2f} | {t:.2f} | {t / base_t:.2f} |")
+        print(
+            f"| {it} | " + " | ".join(cells) + f" | {mean:.2f} | {mean - base_sdr:+.2f} | {t:.2f} | {t / base_t:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def tiny_config(**overrides) -> dict:
     cfg = copy.deepcopy(TINY_CONFIG)
     for key, value in overrides.items():
         if key.startswith("params_"):
-            cfg["model"]["params"][key[len("params_"):]] = value
+            cfg["model"]["params"][key[len("params_") :]] = value
         else:
             cfg[key] = value
     return cfg

@@ -96,11 +96,9 @@ class SpleeterGraph:
         n = waveform.shape[0]
         if leading_pad:
             waveform = np.concatenate([np.zeros((FRAME_LENGTH, 2), np.float32), waveform])
-        out = self.session.run(
-            self._outputs, feed_dict={self._inputs: waveform, self._phase: False}
-        )
+        out = self.session.run(self._outputs, feed_dict={self._inputs: waveform, self._phase: False})
         if leading_pad:
-            out = {k: v[FRAME_LENGTH:FRAME_LENGTH + n] for k, v in out.items()}
+            out = {k: v[FRAME_LENGTH : FRAME_LENGTH + n] for k, v in out.items()}
         return {k: np.ascontiguousarray(out[k], dtype=np.float32) for k in self.stems}
 
     def tensor(self, name: str, waveform, leading_pad: bool = True) -> np.ndarray:
@@ -128,7 +126,7 @@ def benchmark(ckpt_dir, seconds: float = 30.0, repeats: int = 3) -> float:
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal((int(seconds * SAMPLE_RATE), 2))).astype(np.float32)
     with SpleeterGraph(ckpt_dir) as graph:
-        graph.separate(audio[: SAMPLE_RATE])  # warm-up: first run allocates
+        graph.separate(audio[:SAMPLE_RATE])  # warm-up: first run allocates
         best = float("inf")
         for _ in range(repeats):
             start = time.perf_counter()
@@ -141,5 +139,4 @@ if __name__ == "__main__":
     import sys
 
     ckpt = sys.argv[1] if len(sys.argv) > 1 else "saved_models/2stems"
-    print(f"Spleeter 2stems graph: {benchmark(ckpt):.1f}x real time on 30 s stereo, "
-          f"{os.cpu_count()} cores")
+    print(f"Spleeter 2stems graph: {benchmark(ckpt):.1f}x real time on 30 s stereo, {os.cpu_count()} cores")

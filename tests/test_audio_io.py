@@ -18,8 +18,7 @@ def _falcon_path():
     getter = getattr(stempeg, "example_stem_path", None)
     if getter is not None:
         return getter()
-    return os.path.join(os.path.dirname(stempeg.__file__), "data",
-                        "The Easton Ellises - Falcon 69.stem.mp4")
+    return os.path.join(os.path.dirname(stempeg.__file__), "data", "The Easton Ellises - Falcon 69.stem.mp4")
 
 
 FALCON = _falcon_path()
@@ -46,6 +45,7 @@ def _assert_one_line_error(excinfo, path):
 
 
 # ------------------------------------------------------------------ roundtrips
+
 
 @pytest.mark.parametrize("bit_depth,tol", [(16, 1 / 2**15), (24, 1 / 2**23), (32, 0.0)])
 def test_wav_roundtrip_within_quantization(tmp_path, music, bit_depth, tol):
@@ -101,6 +101,7 @@ def test_silent_audio_is_valid(tmp_path):
 
 # ---------------------------------------------------------- offset / duration
 
+
 def test_offset_duration_reads_the_right_slice_wav(tmp_path, music):
     x, sr = music
     path = tmp_path / "in.wav"
@@ -109,9 +110,9 @@ def test_offset_duration_reads_the_right_slice_wav(tmp_path, music):
     with io.open_audio(path, offset=0.5, duration=0.25) as reader:
         assert reader.frames == int(0.25 * sr)
         part = np.concatenate(list(reader.blocks(4096)))
-    np.testing.assert_array_equal(part, full[int(0.5 * sr): int(0.75 * sr)])
+    np.testing.assert_array_equal(part, full[int(0.5 * sr) : int(0.75 * sr)])
     tail, _ = io.load(path, offset=1.5)  # duration None: to the end
-    np.testing.assert_array_equal(tail, full[int(1.5 * sr):])
+    np.testing.assert_array_equal(tail, full[int(1.5 * sr) :])
 
 
 def test_offset_duration_reads_the_right_slice_ffmpeg():
@@ -121,10 +122,11 @@ def test_offset_duration_reads_the_right_slice_ffmpeg():
         start = round(offset * sr)
         assert part.shape == (int(0.5 * sr), 2)
         # exact, including the first samples after the seek (decoder pre-roll)
-        np.testing.assert_allclose(part, full[start: start + len(part)], atol=1e-6)
+        np.testing.assert_allclose(part, full[start : start + len(part)], atol=1e-6)
 
 
 # ------------------------------------------------------ resampling, channels
+
 
 def test_8khz_mono_to_44khz_stereo(tmp_path):
     path = tmp_path / "phone.wav"
@@ -200,6 +202,7 @@ def test_resample_one_shot_shape_and_identity():
 
 # ------------------------------------------------------------------ stems
 
+
 def test_load_stems_falcon():
     stems, sr = io.load_stems(FALCON)
     assert list(stems) == ["mixture", "drums", "bass", "other", "vocals"]
@@ -212,7 +215,7 @@ def test_load_stems_falcon():
     total = sum(stems[k] for k in ("drums", "bass", "other", "vocals"))
     residual = np.sum((mix - total) ** 2)
     assert residual > 0  # mixture is mastered, not a plain sum
-    assert 10 * np.log10(np.sum(mix ** 2) / residual) > 5
+    assert 10 * np.log10(np.sum(mix**2) / residual) > 5
     # open_audio on a stems file gives the mixture stream
     mixture, _ = io.load(FALCON)
     np.testing.assert_array_equal(mixture[: len(mix)], mix)
@@ -239,6 +242,7 @@ def test_audio_info(tmp_path):
 
 # ------------------------------------------------------------------ bad input
 
+
 def _bad_inputs(tmp_path):
     cases = {}
     cases["missing"] = tmp_path / "missing.wav"
@@ -262,8 +266,9 @@ def _bad_inputs(tmp_path):
     return cases
 
 
-@pytest.mark.parametrize("case", ["missing", "directory", "zero_bytes", "corrupt_wav",
-                                  "header_only_wav", "text_as_mp3"])
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "zero_bytes", "corrupt_wav", "header_only_wav", "text_as_mp3"]
+)
 def test_bad_input_raises_one_line_audio_error(tmp_path, case):
     path = _bad_inputs(tmp_path)[case]
     with pytest.raises(AudioError) as e:
@@ -307,6 +312,7 @@ def test_ffmpeg_missing_gives_install_hint(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------ reader process
 
+
 def test_reader_close_kills_and_reaps_ffmpeg():
     reader = io.open_audio(FALCON)
     assert reader.backend == "ffmpeg"
@@ -321,6 +327,7 @@ def test_reader_close_kills_and_reaps_ffmpeg():
 
 
 # ------------------------------------------------------------------- writer
+
 
 @pytest.mark.parametrize("codec", ["wav", "mp3"])
 def test_writer_error_leaves_no_file_and_keeps_existing(tmp_path, codec):
@@ -364,8 +371,11 @@ def test_writer_rejects_bad_requests(tmp_path):
     with pytest.raises(OutputError) as e:
         audio_writer.AudioWriter(bad_dir_target, 44100, 2)
     _assert_one_line_error(e, bad_dir_target)
-    for path, kwargs in [(tmp_path / "x.xyz", {}), (tmp_path / "x.flac", {"bit_depth": 32}),
-                         (tmp_path / "x.wav", {"bit_depth": 12})]:
+    for path, kwargs in [
+        (tmp_path / "x.xyz", {}),
+        (tmp_path / "x.flac", {"bit_depth": 32}),
+        (tmp_path / "x.wav", {"bit_depth": 12}),
+    ]:
         with pytest.raises(AudioError) as e:
             audio_writer.AudioWriter(path, 44100, 2, **kwargs)
         _assert_one_line_error(e, path)
@@ -379,6 +389,7 @@ def test_writer_rejects_bad_requests(tmp_path):
 
 
 # ------------------------------------------------------------------ clipping
+
 
 def test_apply_clip_modes():
     x = np.array([[2.0, -3.0], [0.5, 0.25]], np.float32)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import SR, falcon_path
+
 from tfsep.baselines import BASELINES, baseline_separator, get_method
 from tfsep.errors import TfsepError
 from tfsep.evaluation.metrics import global_sdr
@@ -73,14 +73,18 @@ def test_mwf_at_least_as_good_as_irm1_on_average(excerpt):
     four = {k: refs[k] for k in STEMS}
     mwf = get_method("mwf").for_track(four, SR).separate(mixture, SR)
     irm = get_method("irm1").for_track(four, SR).separate(mixture, SR)
-    assert np.mean([global_sdr(refs[s], mwf[s]) for s in STEMS]) >= np.mean([global_sdr(refs[s], irm[s]) for s in STEMS])
+    assert np.mean([global_sdr(refs[s], mwf[s]) for s in STEMS]) >= np.mean(
+        [global_sdr(refs[s], irm[s]) for s in STEMS]
+    )
 
 
 def test_the_old_irm_constructor_still_works(excerpt):
     from tfsep.baselines.oracle import IdealRatioMask
 
     refs, mixture = excerpt
-    out = IdealRatioMask({"vocals": refs["vocals"], "accompaniment": refs["accompaniment"]}, SR, power=1).separate(mixture, SR)
+    out = IdealRatioMask({"vocals": refs["vocals"], "accompaniment": refs["accompaniment"]}, SR, power=1).separate(
+        mixture, SR
+    )
     assert global_sdr(refs["vocals"], out["vocals"]) > 5
 
 
@@ -171,6 +175,7 @@ def test_unknown_baseline():
 
 def test_cli_separate_with_a_baseline(tmp_path, excerpt):
     from conftest import write_wav
+
     from tfsep.cli import main
 
     _, mixture = excerpt

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-
 from conftest import SR, noise, write_wav
+
 from tfsep.cli import main
 
 STEMS = ("vocals", "accompaniment")
@@ -263,8 +263,17 @@ def _bad_input(kind, tmp_path, music_wav):
     raise AssertionError(kind)
 
 
-BAD_INPUTS = ["missing", "directory", "zero_bytes", "truncated_header", "truncated_mp4", "garbage",
-              "text_as_mp3", "nan", "inf"]
+BAD_INPUTS = [
+    "missing",
+    "directory",
+    "zero_bytes",
+    "truncated_header",
+    "truncated_mp4",
+    "garbage",
+    "text_as_mp3",
+    "nan",
+    "inf",
+]
 
 
 @pytest.mark.parametrize("kind", BAD_INPUTS)
@@ -302,8 +311,9 @@ def test_template_escaping_outdir_is_refused(tiny_model_dir, music_wav, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written anywhere
 
 
-@pytest.mark.parametrize("template,needle", [("{track}/{instrument}.{codec}", "{instrument}"),
-                                             ("{track}.{codec}", "{stem}")])
+@pytest.mark.parametrize(
+    "template,needle", [("{track}/{instrument}.{codec}", "{instrument}"), ("{track}.{codec}", "{stem}")]
+)
 def test_bad_templates_are_refused(tiny_model_dir, music_wav, out, template, needle):
     r = run([music_wav, "-o", out, "-f", template], tiny_model_dir)
     assert_one_line_error(r, needle)
@@ -373,7 +383,9 @@ def test_console_script_help_is_fast_and_does_not_import_tensorflow():
     assert seconds < 5  # generous guard; it takes well under 2 s
     probe = subprocess.run(
         [sys.executable, "-X", "importtime", str(script), "separate", "--help"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.returncode == 0, probe.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in probe.stderr.splitlines() if "|" in line}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import tiny_config
+
 from tfsep.config import builtin_config_names, load_config, segment_samples, validate
 from tfsep.errors import ConfigError
 
@@ -44,11 +44,14 @@ def _write(tmp_path, obj, name="config.json"):
     return path
 
 
-@pytest.mark.parametrize("name,stems", [
-    ("2stems", ["vocals", "accompaniment"]),
-    ("4stems", ["vocals", "drums", "bass", "other"]),
-    ("5stems", ["vocals", "piano", "drums", "bass", "other"]),
-])
+@pytest.mark.parametrize(
+    "name,stems",
+    [
+        ("2stems", ["vocals", "accompaniment"]),
+        ("4stems", ["vocals", "drums", "bass", "other"]),
+        ("5stems", ["vocals", "piano", "drums", "bass", "other"]),
+    ],
+)
 def test_builtin_configs_load(name, stems):
     assert name in builtin_config_names()
     cfg = load_config(name)
@@ -132,10 +135,18 @@ def test_unknown_key_names_key_and_file(tmp_path, where):
     assert key in msg and str(path) in msg and "\n" not in msg
 
 
-@pytest.mark.parametrize("key,value", [
-    ("T", "64"), ("sample_rate", 44100.0), ("stems", "vocals"), ("model", []),
-    ("separation_exponent", "2"), ("separation.overlap", "0.25"), ("model.params.kernel_size", 5.0),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("T", "64"),
+        ("sample_rate", 44100.0),
+        ("stems", "vocals"),
+        ("model", []),
+        ("separation_exponent", "2"),
+        ("separation.overlap", "0.25"),
+        ("model.params.kernel_size", 5.0),
+    ],
+)
 def test_wrong_type_names_the_key(tmp_path, key, value):
     raw = tiny_config()
     *parents, leaf = key.split(".")
@@ -149,8 +160,17 @@ def test_wrong_type_names_the_key(tmp_path, key, value):
     assert f"'{key}'" in str(exc.value) and str(path) in str(exc.value)
 
 
-@pytest.mark.parametrize("key", ["T", "n_channels", "model.params.kernel_size", "training.batch_size",
-                                 "separation.batch_size", "separation_exponent"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "T",
+        "n_channels",
+        "model.params.kernel_size",
+        "training.batch_size",
+        "separation.batch_size",
+        "separation_exponent",
+    ],
+)
 def test_bool_is_not_a_number(key):
     raw = tiny_config()
     *parents, leaf = key.split(".")
@@ -185,22 +205,25 @@ def test_T_and_F_must_fit_the_depth(T, F):
         validate(tiny_config(T=T, F=F))
 
 
-@pytest.mark.parametrize("overrides,key", [
-    ({"F": 300}, "F"),                      # more bins than frame_length // 2 + 1
-    ({"frame_step": 1024}, "frame_step"),   # step larger than frame
-    ({"n_channels": 3}, "n_channels"),
-    ({"T": 0}, "T"),
-    ({"stems": []}, "stems"),
-    ({"stems": ["vocals", "vocals"]}, "stems"),
-    ({"stems": ["voc/als"]}, "stems"),
-    ({"mask_extension": "ones"}, "mask_extension"),
-    ({"separation": {"overlap": 1.0}}, "separation.overlap"),
-    ({"params_head": "tanh"}, "model.params.head"),
-    ({"params_conv_activation": "gelu"}, "model.params.conv_activation"),
-    ({"params_conv_n_filters": [4]}, "model.params.conv_n_filters"),
-    ({"params_dropout": 1.0}, "model.params.dropout"),
-    ({"params_kernel_size": 0}, "model.params.kernel_size"),
-])
+@pytest.mark.parametrize(
+    "overrides,key",
+    [
+        ({"F": 300}, "F"),  # more bins than frame_length // 2 + 1
+        ({"frame_step": 1024}, "frame_step"),  # step larger than frame
+        ({"n_channels": 3}, "n_channels"),
+        ({"T": 0}, "T"),
+        ({"stems": []}, "stems"),
+        ({"stems": ["vocals", "vocals"]}, "stems"),
+        ({"stems": ["voc/als"]}, "stems"),
+        ({"mask_extension": "ones"}, "mask_extension"),
+        ({"separation": {"overlap": 1.0}}, "separation.overlap"),
+        ({"params_head": "tanh"}, "model.params.head"),
+        ({"params_conv_activation": "gelu"}, "model.params.conv_activation"),
+        ({"params_conv_n_filters": [4]}, "model.params.conv_n_filters"),
+        ({"params_dropout": 1.0}, "model.params.dropout"),
+        ({"params_kernel_size": 0}, "model.params.kernel_size"),
+    ],
+)
 def test_bad_values_name_the_key(overrides, key):
     with pytest.raises(ConfigError) as exc:
         validate(tiny_config(**overrides))

@@ -15,7 +15,6 @@ import sys
 import h5py
 import numpy as np
 import pytest
-
 from test_training import make_tone_dataset, train_config
 
 TIMEOUT_S = 240
@@ -53,19 +52,40 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     logs = []
     try:
         for i in range(2):
-            env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-                       TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+            env = dict(
+                os.environ,
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+                TF_CPP_MIN_LOG_LEVEL="2",
+                CUDA_VISIBLE_DEVICES="",
+            )
             log = open(tmp_path / f"worker{i}.log", "w")
             logs.append(log)
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "tfsep.cli", "train", "-c", str(cfg_path), "-o", str(run_dir), "-q", "--keep-worker-dirs"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tfsep.cli",
+                        "train",
+                        "-c",
+                        str(cfg_path),
+                        "-o",
+                        str(run_dir),
+                        "-q",
+                        "--keep-worker-dirs",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for i, p in enumerate(procs):
             try:
                 rc = p.wait(timeout=TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                pytest.fail(f"worker {i} did not finish in {TIMEOUT_S} s:\n" + (tmp_path / f"worker{i}.log").read_text()[-3000:])
+                pytest.fail(
+                    f"worker {i} did not finish in {TIMEOUT_S} s:\n" + (tmp_path / f"worker{i}.log").read_text()[-3000:]
+                )
             assert rc == 0, f"worker {i} exited {rc}:\n" + (tmp_path / f"worker{i}.log").read_text()[-3000:]
     finally:
         for p in procs:
@@ -84,4 +104,7 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     from tfsep.config import load_config
 
     init = models.build(load_config(run_dir))
-    assert any(not np.allclose(a, b) for a, b in zip(init.get_weights(), pretrained.load_model_dir(run_dir).keras_model.get_weights()))
+    assert any(
+        not np.allclose(a, b)
+        for a, b in zip(init.get_weights(), pretrained.load_model_dir(run_dir).keras_model.get_weights())
+    )

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-
 from conftest import SR, falcon_path
+
 from tfsep.evaluation import report
 from tfsep.evaluation.metrics import bss_eval_sources, global_sdr, median_over_frames, museval_scores
 
@@ -79,7 +79,9 @@ def test_museval_scores_equal_museval_called_directly(short):
     refs, ests = short
     three = STEMS[1:]  # three sources keep BSS Eval's projections cheap
     ours = museval_scores({s: refs[s] for s in three}, ests, SR)
-    SDR, ISR, SIR, SAR = museval.evaluate(np.stack([refs[s] for s in three]), np.stack([ests[s] for s in three]), win=SR, hop=SR)
+    SDR, ISR, SIR, SAR = museval.evaluate(
+        np.stack([refs[s] for s in three]), np.stack([ests[s] for s in three]), win=SR, hop=SR
+    )
     assert list(ours) == three
     for i, s in enumerate(three):
         for name, direct in (("SDR", SDR), ("ISR", ISR), ("SIR", SIR), ("SAR", SAR)):
@@ -112,7 +114,11 @@ def test_bss_eval_sources_matches_mir_eval_and_solves_permutation(short):
         np.stack([refs[s].mean(axis=1) for s in two]), np.stack([ests[s].mean(axis=1) for s in two])
     )
     for i, s in enumerate(two):
-        assert ours[s]["SDR"] == pytest.approx(sdr[i]) and ours[s]["SIR"] == pytest.approx(sir[i]) and ours[s]["SAR"] == pytest.approx(sar[i])
+        assert (
+            ours[s]["SDR"] == pytest.approx(sdr[i])
+            and ours[s]["SIR"] == pytest.approx(sir[i])
+            and ours[s]["SAR"] == pytest.approx(sar[i])
+        )
         assert ours[s]["perm"] == s
 
 
@@ -131,7 +137,9 @@ def test_reports_csv_markdown_and_plots(tmp_path, short):
     for method, scale in (("good", 1.0), ("bad", 0.3)):
         scores = {s: {"SDR": [global_sdr(refs[s], scale * ests[s] + (1 - scale) * refs[STEMS[0]])]} for s in STEMS}
         for track in ("t1", "t2"):
-            doc = report.track_document(track, method, "sdr", scores, win=3.0, hop=3.0, duration=None, offset=0.0, sample_rate=SR)
+            doc = report.track_document(
+                track, method, "sdr", scores, win=3.0, hop=3.0, duration=None, offset=0.0, sample_rate=SR
+            )
             report.write_json(report.track_json_path(tmp_path, method, track), doc)
     rows = report.collect(tmp_path, "sdr")
     assert len(rows) == 2 * 2 * 4
@@ -148,7 +156,17 @@ def test_reports_csv_markdown_and_plots(tmp_path, short):
 
 
 def test_json_is_written_atomically_and_nan_free(tmp_path):
-    doc = report.track_document("t", "m", "museval", {"vocals": {"SDR": [1.0, float("nan")], "SIR": [float("inf"), 2.0], "SAR": [1, 2], "ISR": [1, 2]}}, win=1, hop=1, duration=3.0, offset=0.0, sample_rate=SR)
+    doc = report.track_document(
+        "t",
+        "m",
+        "museval",
+        {"vocals": {"SDR": [1.0, float("nan")], "SIR": [float("inf"), 2.0], "SAR": [1, 2], "ISR": [1, 2]}},
+        win=1,
+        hop=1,
+        duration=3.0,
+        offset=0.0,
+        sample_rate=SR,
+    )
     path = report.track_json_path(tmp_path, "m", "t")
     report.write_json(path, doc)
     loaded = json.loads(path.read_text())
@@ -169,7 +187,9 @@ def _evaluate(*args):
 
 def test_evaluate_sdr_end_to_end(dataset, tmp_path):
     out = tmp_path / "eval"
-    r = _evaluate("-m", "hpss", "-m", "irm1", "-m", "mixture", "--tracks", str(dataset), "--metrics", "sdr", "-o", str(out), "-q")
+    r = _evaluate(
+        "-m", "hpss", "-m", "irm1", "-m", "mixture", "--tracks", str(dataset), "--metrics", "sdr", "-o", str(out), "-q"
+    )
     assert r.exit_code == 0, r.output
     for method in ("hpss", "irm1", "mixture"):
         for track in ("falcon0", "falcon1"):
@@ -188,15 +208,36 @@ def test_evaluate_sdr_end_to_end(dataset, tmp_path):
 
 def test_evaluate_museval_parallel_and_resumable(dataset2, tmp_path):
     out = tmp_path / "eval"
-    args = ("-m", "irm2", "--tracks", str(dataset2), "--metrics", "museval", "--duration", "3", "--jobs", "2", "-o", str(out), "--no-plots")
+    args = (
+        "-m",
+        "irm2",
+        "--tracks",
+        str(dataset2),
+        "--metrics",
+        "museval",
+        "--duration",
+        "3",
+        "--jobs",
+        "2",
+        "-o",
+        str(out),
+        "--no-plots",
+    )
     r = _evaluate(*args)
     assert r.exit_code == 0, r.output
     assert "scored 2, skipped 0" in r.output
     first = out / "irm2" / "falcon0.json"
     doc = json.loads(first.read_text())
     assert doc["metric"] == "museval" and doc["duration"] == 3.0
-    assert [t["name"] for t in doc["targets"]] == ["accompaniment", "vocals"] or {t["name"] for t in doc["targets"]} == {"vocals", "accompaniment"}
-    assert len(doc["targets"][0]["frames"]) == 3 and set(doc["targets"][0]["frames"][0]["metrics"]) == {"SDR", "SIR", "SAR", "ISR"}
+    assert [t["name"] for t in doc["targets"]] == ["accompaniment", "vocals"] or {
+        t["name"] for t in doc["targets"]
+    } == {"vocals", "accompaniment"}
+    assert len(doc["targets"][0]["frames"]) == 3 and set(doc["targets"][0]["frames"][0]["metrics"]) == {
+        "SDR",
+        "SIR",
+        "SAR",
+        "ISR",
+    }
     mtime = first.stat().st_mtime_ns
     # A second run skips what is scored; after losing one file it redoes only that one.
     r = _evaluate(*args)
@@ -205,9 +246,16 @@ def test_evaluate_museval_parallel_and_resumable(dataset2, tmp_path):
     r = _evaluate(*args)
     assert "scored 1, skipped 1" in r.output and first.stat().st_mtime_ns == mtime
     rows = list(csv_rows(out / "scores.csv"))
-    assert {r["track"] for r in rows} == {"falcon0", "falcon1"} and {r["metric"] for r in rows} == {"SDR", "SIR", "SAR", "ISR"}
+    assert {r["track"] for r in rows} == {"falcon0", "falcon1"} and {r["metric"] for r in rows} == {
+        "SDR",
+        "SIR",
+        "SAR",
+        "ISR",
+    }
     # A different excerpt is a different score: nothing is skipped.
-    r = _evaluate("-m", "irm2", "--tracks", str(dataset2), "--metrics", "museval", "--duration", "1", "-o", str(out), "--no-plots")
+    r = _evaluate(
+        "-m", "irm2", "--tracks", str(dataset2), "--metrics", "museval", "--duration", "1", "-o", str(out), "--no-plots"
+    )
     assert "scored 2, skipped 0" in r.output
 
 

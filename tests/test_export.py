@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from export_helpers import pretrained_2stems, sdr
 
 SR = 44100
@@ -110,7 +109,7 @@ def test_savedmodel_layout_signatures_and_any_length(tiny_model, tmp_path):
     for n in (0, 1, 100, 511, 8192, SR + 1234):  # 0, less than one frame, one segment, many segments
         out = fn(waveform=tf.constant(x[:n]))
         assert set(out) == {"vocals", "accompaniment"}
-        for stem, y in out.items():
+        for y in out.values():
             assert y.shape == (n, 2)
         if n:
             ref = sep.separate(x[:n], SR)
@@ -168,7 +167,11 @@ def test_pretrained_savedmodel_loads_without_tfsep(pretrained, pretrained_savedm
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
     res = subprocess.run(
         [sys.executable, str(script), str(pretrained_savedmodel), str(tmp_path / "x.npy"), str(tmp_path / "out.npz")],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == ["config", "separate_spectrogram", "serving_default"]
@@ -200,8 +203,8 @@ def test_pretrained_tflite_core_fp32_matches_keras(pretrained, pretrained_core_f
 def test_pretrained_tflite_full_graph_matches_separation(pretrained, music):
     import tensorflow as tf
 
-    from tfsep.separation.spectral import SpectralSeparation
     from tfsep.export.tflite import convert, non_builtin_ops
+    from tfsep.separation.spectral import SpectralSeparation
 
     content = convert(pretrained, "full")
     assert non_builtin_ops(content) == []
@@ -233,11 +236,11 @@ def test_tflite_quantized_tiny(tiny_model, music):
 
 def test_tiny_full_graph_average_extension(music):
     import tensorflow as tf
-
     from conftest import tiny_config
+
     from tfsep import models
-    from tfsep.separation.spectral import SpectralSeparation
     from tfsep.export.tflite import convert
+    from tfsep.separation.spectral import SpectralSeparation
 
     model = models.from_config(tiny_config(mask_extension="average", F=64))
     content = convert(model, "full")
@@ -272,7 +275,21 @@ def test_cli_export_both_formats(tiny_model_dir, tmp_path):
     from tfsep.cli import main
 
     runner = CliRunner()
-    res = runner.invoke(main, ["export", "-m", str(tiny_model_dir), "--format", "savedmodel", "-o", str(tmp_path / "sm"), "--version", "7", "--json"])
+    res = runner.invoke(
+        main,
+        [
+            "export",
+            "-m",
+            str(tiny_model_dir),
+            "--format",
+            "savedmodel",
+            "-o",
+            str(tmp_path / "sm"),
+            "--version",
+            "7",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "sm" / "7" / "saved_model.pb").is_file()
     out = tmp_path / "t.tflite"
@@ -282,7 +299,10 @@ def test_cli_export_both_formats(tiny_model_dir, tmp_path):
     assert out.is_file() and json.loads(out.with_suffix(".json").read_text())["quantize"] == "float16"
     res = runner.invoke(main, args)
     assert res.exit_code == 1 and "exists" in res.output
-    res = runner.invoke(main, ["export", "-m", str(tiny_model_dir), "--format", "tflite", "--frames", "60", "-o", str(tmp_path / "x.tflite")])
+    res = runner.invoke(
+        main,
+        ["export", "-m", str(tiny_model_dir), "--format", "tflite", "--frames", "60", "-o", str(tmp_path / "x.tflite")],
+    )
     assert res.exit_code == 1 and "multiple of 8" in res.output
 
 
@@ -304,7 +324,9 @@ def test_waveform_model_family_exports(tiny_model, tmp_path):
     sm = tf.saved_model.load(str(export_savedmodel(model, tmp_path / "wave")))
     x = np.random.default_rng(3).standard_normal((10000, 2)).astype(np.float32) * 0.1
     got = sm.signatures["serving_default"](waveform=tf.constant(x))
-    direct = model.keras_model(x[None])[0].numpy()  # a 5-tap model: segmenting changes only the joins, by a tiny crossfade weight
+    direct = model.keras_model(x[None])[
+        0
+    ].numpy()  # a 5-tap model: segmenting changes only the joins, by a tiny crossfade weight
     np.testing.assert_allclose(got["vocals"].numpy()[100:-100], direct[0][100:-100], atol=1e-4)
     assert "separate_spectrogram" not in sm.signatures
     seg = x[:8192]
@@ -334,7 +356,7 @@ def test_every_model_family_exports_to_builtin_tflite(name):
         return
     assert non_builtin_ops(content) == []
     runner = _litert(content)
-    (key, detail), = runner.get_input_details().items()
+    ((key, detail),) = runner.get_input_details().items()
     x = np.abs(np.random.default_rng(0).standard_normal(detail["shape"])).astype(np.float32) * 0.1
     got = next(iter(runner(**{key: x}).values()))
     ref = model.keras_model(x[None], training=False)[0].numpy()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import soundfile as sf
 from click.testing import CliRunner
-
 from export_helpers import pretrained_2stems, sdr
 
 SR = 44100
@@ -47,7 +46,9 @@ def test_pretrained_runner_matches_tfsep_separate(music, tmp_path):
     tfl = export_tflite(model, tmp_path / "2stems_core.tflite")
     wav = tmp_path / "falcon.wav"
     sf.write(wav, music, SR, subtype="FLOAT")
-    res = CliRunner().invoke(main, ["separate", "-q", str(wav), "-o", str(tmp_path / "keras"), "--bit-depth", "32", "--clip", "none"])
+    res = CliRunner().invoke(
+        main, ["separate", "-q", str(wav), "-o", str(tmp_path / "keras"), "--bit-depth", "32", "--clip", "none"]
+    )
     assert res.exit_code == 0, res.output
     code = (
         "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); "
@@ -55,7 +56,11 @@ def test_pretrained_runner_matches_tfsep_separate(music, tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(RUNNER), str(tfl), str(wav), "-o", str(tmp_path / "mobile")],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""}, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ""},
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "x real time" in proc.stdout

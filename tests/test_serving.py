@@ -52,10 +52,12 @@ def grpc_server(served):
     class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):
             if request.model_spec.name != MODEL_NAME:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({request.model_spec.name})")
+                context.abort(
+                    grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({request.model_spec.name})"
+                )
             sig = request.model_spec.signature_name or "serving_default"
             if sig not in served.signatures:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"Serving signature name: \"{sig}\" not found")
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature name: "{sig}" not found')
             inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
             response = predict_pb2.PredictResponse()
             response.model_spec.CopyFrom(request.model_spec)

@@ -32,7 +32,9 @@ def test_synth_cli_writes_stem_folders_deterministically(tmp_path):
     from tfsep.data.datasets import stem_folders
 
     for name in ("a", "b"):
-        r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path / name), "--tracks", "2", "--seconds", "4", "--seed", "5", "-q"])
+        r = CliRunner().invoke(
+            main, ["data", "synth", "-o", str(tmp_path / name), "--tracks", "2", "--seconds", "4", "--seed", "5", "-q"]
+        )
         assert r.exit_code == 0, r.output
     tracks = stem_folders(tmp_path / "a")
     assert [t.name for t in tracks] == ["synth-0000", "synth-0001"]
@@ -56,7 +58,9 @@ def test_songs_vary_programs_and_are_seeded():
     a = synth.compose(np.random.default_rng([1, 0]), 10)
     b = synth.compose(np.random.default_rng([1, 0]), 10)
     assert a["notes"] == b["notes"] and a["programs"] == b["programs"]
-    programs = {s: {synth.compose(np.random.default_rng([0, i]), 4)["programs"][s] for i in range(40)} for s in synth.STEMS}
+    programs = {
+        s: {synth.compose(np.random.default_rng([0, i]), 4)["programs"][s] for i in range(40)} for s in synth.STEMS
+    }
     assert all(len(p) >= 4 for p in programs.values()), programs
     # Every note ends within the song.
     ticks = int(10 * a["tempo"] / 60 * synth.TPB)
@@ -76,11 +80,15 @@ def test_missing_fluidsynth_or_soundfont_is_one_line_error(tmp_path, monkeypatch
     monkeypatch.setenv("PATH", str(tmp_path))  # no fluidsynth on PATH
     r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path / "out"), "--tracks", "1", "--seconds", "2"])
     assert r.exit_code != 0
-    assert "tfsep: error: fluidsynth not found" in r.output and "apt-get install fluidsynth fluid-soundfont-gm" in r.output
+    assert (
+        "tfsep: error: fluidsynth not found" in r.output and "apt-get install fluidsynth fluid-soundfont-gm" in r.output
+    )
     assert "Traceback" not in r.output
     monkeypatch.undo()
     if shutil.which("fluidsynth"):
-        r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path / "out"), "--soundfont", str(tmp_path / "none.sf2")])
+        r = CliRunner().invoke(
+            main, ["data", "synth", "-o", str(tmp_path / "out"), "--soundfont", str(tmp_path / "none.sf2")]
+        )
         assert r.exit_code != 0 and "soundfont not found" in r.output
     r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path / "out"), "--stems", "vocals,piano"])
     assert r.exit_code != 0 and "piano" in r.output and "Traceback" not in r.output

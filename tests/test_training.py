@@ -24,7 +24,9 @@ def make_tone_dataset(root, n_tracks=4, seconds=3.0):
         n = int(SR * seconds)
         tt = np.arange(n) / SR
         vocals = 0.2 * np.sin(2 * np.pi * rng.uniform(300, 900) * tt) * (np.sin(2 * np.pi * rng.uniform(1, 3) * tt) > 0)
-        acc = 0.1 * rng.standard_normal(n) * (np.sin(2 * np.pi * 2 * tt) > 0.5) + 0.2 * np.sin(2 * np.pi * rng.uniform(50, 110) * tt)
+        acc = 0.1 * rng.standard_normal(n) * (np.sin(2 * np.pi * 2 * tt) > 0.5) + 0.2 * np.sin(
+            2 * np.pi * rng.uniform(50, 110) * tt
+        )
         d = root / f"track{t}"
         d.mkdir(parents=True)
         sf.write(d / "vocals.wav", np.stack([vocals, 0.8 * vocals], 1).astype(np.float32), SR, subtype="FLOAT")
@@ -74,8 +76,13 @@ def _fixed_batch_loss(trainer, indices=range(8)):
     from tfsep.training.tasks import stem_weights
 
     mix, stems = zip(*(trainer.sampler.example(i) for i in indices))
-    per_ex = trainer.task.loss(trainer.model, tf.constant(np.stack(mix)), tf.constant(np.stack(stems)),
-                               tf.constant(stem_weights(trainer.config)), training=False)
+    per_ex = trainer.task.loss(
+        trainer.model,
+        tf.constant(np.stack(mix)),
+        tf.constant(np.stack(stems)),
+        tf.constant(stem_weights(trainer.config)),
+        training=False,
+    )
     return float(tf.reduce_mean(per_ex))
 
 
@@ -96,7 +103,9 @@ def test_few_steps_lower_the_loss(tone_data, tmp_path):
 
     trainer.model = models.build(trainer.config)
     trainer.task = make_task(trainer.config)
-    trainer.sampler = ExcerptSampler(StemCache(trainer.train_tracks, cfg["stems"], 2), trainer.task.excerpt_length, trainer.config)
+    trainer.sampler = ExcerptSampler(
+        StemCache(trainer.train_tracks, cfg["stems"], 2), trainer.task.excerpt_length, trainer.config
+    )
     before = _fixed_batch_loss(trainer, range(1000, 1008))
     summary = trainer.run()
     after = _fixed_batch_loss(trainer, range(1000, 1008))
@@ -180,7 +189,9 @@ def test_losses_are_zero_for_perfect_estimates_and_weighted():
     sdr = -losses.neg_sdr(noisy, ref, w) / 3
     np.testing.assert_allclose(sdr.numpy(), 20.0, atol=0.5)  # noise 20 dB below the signal
     only_first = losses.neg_sdr(noisy, ref, tf.constant([1.0, 0.0, 0.0]))
-    assert float(only_first[0]) == pytest.approx(float(-losses.neg_sdr(noisy[:, :1], ref[:, :1], tf.constant([1.0]))[0]) * -1, rel=1e-5)
+    assert float(only_first[0]) == pytest.approx(
+        float(-losses.neg_sdr(noisy[:, :1], ref[:, :1], tf.constant([1.0]))[0]) * -1, rel=1e-5
+    )
     mag = tf.abs(tf.constant(rng.standard_normal((2, 2, 8, 16, 2)).astype(np.float32)))
     irm = losses.ideal_ratio_mask(mag)
     assert float(tf.reduce_max(losses.l1_mask(irm, tf.reduce_sum(mag, 1), mag, tf.constant([1.0, 1.0])))) < 1e-6
@@ -189,7 +200,11 @@ def test_losses_are_zero_for_perfect_estimates_and_weighted():
 def _cli(args):
     from tfsep.cli import main
 
-    return CliRunner(mix_stderr=False).invoke(main, args) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner().invoke(main, args)
+    return (
+        CliRunner(mix_stderr=False).invoke(main, args)
+        if "mix_stderr" in CliRunner.__init__.__code__.co_varnames
+        else CliRunner().invoke(main, args)
+    )
 
 
 def _one_line_error(result, *needles):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import SR, falcon_path, noise
+
 from tfsep.audio.wiener import wiener
 from tfsep.evaluation.metrics import global_sdr
 
@@ -60,12 +60,19 @@ def test_mono_and_batch_shapes():
 def test_inside_tf_function_with_unknown_frames_and_differentiable():
     x, masks = _problem(T=23)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, 17, 2], tf.complex64), tf.TensorSpec([None, 3, None, 17, 2], tf.float32)])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, 17, 2], tf.complex64),
+            tf.TensorSpec([None, 3, None, 17, 2], tf.float32),
+        ]
+    )
     def fn(spec, m):
         return wiener(spec, m, 1, window=10)
 
     out = fn(tf.constant(x), tf.constant(masks)).numpy()
-    np.testing.assert_allclose(out, wiener(tf.constant(x), tf.constant(masks), 1, window=10).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out, wiener(tf.constant(x), tf.constant(masks), 1, window=10).numpy(), rtol=1e-5, atol=1e-5
+    )
     m = tf.Variable(masks)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(tf.abs(wiener(tf.constant(x), m, 1, window=10)[:, 0]))
@@ -137,7 +144,10 @@ def test_wiener_on_pretrained_2stems_keeps_sdr(pretrained_2stems, falcon_stems):
     """
     from tfsep.separation import Separator
 
-    refs = {"vocals": falcon_stems["vocals"], "accompaniment": falcon_stems["drums"] + falcon_stems["bass"] + falcon_stems["other"]}
+    refs = {
+        "vocals": falcon_stems["vocals"],
+        "accompaniment": falcon_stems["drums"] + falcon_stems["bass"] + falcon_stems["other"],
+    }
     mixture = refs["vocals"] + refs["accompaniment"]
     plain = Separator(pretrained_2stems).separate(mixture, SR)
     filtered = Separator(pretrained_2stems, wiener_iterations=1).separate(mixture, SR)

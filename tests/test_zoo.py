@@ -14,12 +14,20 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from tfsep import models, pretrained  # noqa: E402
-from tfsep.separation.waveform import WaveformSeparation, separation_domain, valid_length  # noqa: E402
 from tfsep.config import load_config  # noqa: E402
 from tfsep.errors import ConfigError, TfsepError  # noqa: E402
+from tfsep.separation.waveform import WaveformSeparation, separation_domain, valid_length  # noqa: E402
 
 ZOO = Path(__file__).resolve().parents[1] / "configs" / "zoo"
-TINY = ["unet_tiny", "unet1d_tiny", "enhanced_unet_tiny", "stacked_unet_tiny", "wave_unet_tiny", "demucs_tiny", "demucs2d_tiny"]
+TINY = [
+    "unet_tiny",
+    "unet1d_tiny",
+    "enhanced_unet_tiny",
+    "stacked_unet_tiny",
+    "wave_unet_tiny",
+    "demucs_tiny",
+    "demucs2d_tiny",
+]
 WAVE_LEN = 3001  # awkward: no power of two divides it
 
 _cache = {}
@@ -263,7 +271,12 @@ def test_three_training_steps(name, zoo_data, tmp_path):
 
     raw = json.loads((ZOO / f"{name}.json").read_text())
     raw["training"].update(
-        train_path=str(zoo_data), train_max_steps=3, validation_tracks=1, validation_seconds=0.25, audio_summaries=0, log_every=1
+        train_path=str(zoo_data),
+        train_max_steps=3,
+        validation_tracks=1,
+        validation_seconds=0.25,
+        audio_summaries=0,
+        log_every=1,
     )
     out = Trainer(raw, tmp_path / "run", quiet=True).run()
     assert out["steps"] == 3

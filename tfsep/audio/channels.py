@@ -25,8 +25,9 @@ def remix(x: np.ndarray, channels: int) -> np.ndarray:
     if c_in > 2:
         if c_in == 6:
             c = _SQRT1_2 * x[:, 2]
-            x = np.stack([x[:, 0] + c + _SQRT1_2 * x[:, 4], x[:, 1] + c + _SQRT1_2 * x[:, 5]],
-                         axis=1) / np.float32(1 + 2 * _SQRT1_2)
+            x = np.stack([x[:, 0] + c + _SQRT1_2 * x[:, 4], x[:, 1] + c + _SQRT1_2 * x[:, 5]], axis=1) / np.float32(
+                1 + 2 * _SQRT1_2
+            )
         else:
             x = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
         if channels == 2:

@@ -14,16 +14,25 @@ from ..errors import AudioError
 
 SUPPORTED_OUTPUT_CODECS = ("wav", "flac", "mp3", "ogg", "m4a")
 SUPPORTED_INPUT_EXTENSIONS = (
-    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
-    ".stem.mp4", ".aif", ".aiff",
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".mp4",
+    ".stem.mp4",
+    ".aif",
+    ".aiff",
 )
 CLIP_MODES = ("rescale", "clamp", "none")
 
 WAV_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
 FLAC_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
 # codec -> (ffmpeg encoder, ffmpeg muxer); the temp name has no usable extension
-FFMPEG_ENCODERS = {"mp3": ("libmp3lame", "mp3"), "ogg": ("libvorbis", "ogg"),
-                   "m4a": ("aac", "ipod")}
+FFMPEG_ENCODERS = {"mp3": ("libmp3lame", "mp3"), "ogg": ("libvorbis", "ogg"), "m4a": ("aac", "ipod")}
 
 
 def one_line(text, limit=300):
@@ -43,10 +52,8 @@ def require_tool(name, path, action):
 @functools.lru_cache(maxsize=4)
 def ffmpeg_encoders(ffmpeg):
     """The audio encoders this ffmpeg build has."""
-    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
-                         text=True, timeout=60).stdout
-    return frozenset(line.split()[1] for line in out.splitlines()
-                     if len(line.split()) > 1 and line.startswith(" A"))
+    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=60).stdout
+    return frozenset(line.split()[1] for line in out.splitlines() if len(line.split()) > 1 and line.startswith(" A"))
 
 
 def ffmpeg_input(path):

@@ -43,6 +43,7 @@ RESAMPLE_QUALITY = "HQ"
 
 # ----------------------------------------------------------------- metadata
 
+
 @dataclasses.dataclass(frozen=True)
 class AudioInfo:
     """What a file holds, before any resampling or channel mapping."""
@@ -69,15 +70,15 @@ def _check_file(path):
 # Leading bytes of the formats handed to libsndfile.  Anything else goes to
 # ffprobe, which reads these too: the sniff only spares us libsndfile's MP3
 # fallback, which prints resync notes to stderr for any non-audio file.
-_SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"riff", b"fLaC", b"OggS", b"FORM", b"ID3",
-                  b".snd", b"caff")
+_SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"riff", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff")
 
 
 def _looks_like_sndfile(path):
     with open(path, "rb") as f:
         head = f.read(4)
     return head.startswith(_SNDFILE_MAGIC) or (
-        len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # bare MPEG audio sync
+        len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    )  # bare MPEG audio sync
 
 
 def _probe(path, stream=0, ffprobe_only=False):
@@ -87,14 +88,26 @@ def _probe(path, stream=0, ffprobe_only=False):
             i = sf.info(path)
             if i.samplerate > 0 and i.channels > 0:
                 frames = int(i.frames) if 0 <= i.frames < 2**62 else None
-                return AudioInfo(int(i.samplerate), int(i.channels), frames,
-                                 None if frames is None else frames / i.samplerate, "soundfile")
+                return AudioInfo(
+                    int(i.samplerate),
+                    int(i.channels),
+                    frames,
+                    None if frames is None else frames / i.samplerate,
+                    "soundfile",
+                )
         except (RuntimeError, TypeError, ValueError):
             pass  # not a libsndfile format: ask ffprobe
     ffprobe = require_tool("ffprobe", path, "read")
-    cmd = [ffprobe, "-v", "error", "-show_entries",
-           "stream=codec_type,sample_rate,channels,duration:format=duration",
-           "-of", "json", ffmpeg_input(path)]
+    cmd = [
+        ffprobe,
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_type,sample_rate,channels,duration:format=duration",
+        "-of",
+        "json",
+        ffmpeg_input(path),
+    ]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         meta = json.loads(res.stdout or "{}")
@@ -104,8 +117,9 @@ def _probe(path, stream=0, ffprobe_only=False):
     if res.returncode != 0 or not streams:
         err = res.stderr.replace(ffmpeg_input(path) + ": ", "").strip()
         why = one_line(err.splitlines()[-1]) if err else "no audio stream"
-        raise AudioError(f"{path}: not a readable audio file ({why}); "
-                         "expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4")
+        raise AudioError(
+            f"{path}: not a readable audio file ({why}); expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4"
+        )
     if stream >= len(streams) and not ffprobe_only:
         raise AudioError(f"{path}: has {len(streams)} audio stream(s), stream {stream} was asked for")
     s = streams[min(stream, len(streams) - 1)]
@@ -124,6 +138,7 @@ def audio_info(path):
 
 
 # -------------------------------------------------------------------- reader
+
 
 def _out_frames(n, rate_in, rate_out):
     return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
@@ -186,8 +201,10 @@ class AudioReader:
             if n == 0 and (info.backend == "soundfile" or offset > 0):
                 if info.frames == 0:
                     raise AudioError(f"{path}: contains no audio samples (0 frames)")
-                raise AudioError(f"{path}: nothing to read: offset {offset:.3f} s is at or past "
-                                 f"the end ({info.frames / info.sample_rate:.3f} s)")
+                raise AudioError(
+                    f"{path}: nothing to read: offset {offset:.3f} s is at or past "
+                    f"the end ({info.frames / info.sample_rate:.3f} s)"
+                )
         elif self._limit is not None:
             n = self._limit
         # Source frames the container promises (None: unknown); checked after decoding.
@@ -199,9 +216,12 @@ class AudioReader:
             self._expected = full if self._limit is None else min(full, self._limit)
         self.frames = None if n is None else _out_frames(n, self.source_sample_rate, self.sample_rate)
         if self.source_channels > 2 and self.channels < self.source_channels:
-            warnings.warn(f"{path}: {self.source_channels} channels downmixed to {self.channels} "
-                          "(5.1: ITU fold-down without LFE; otherwise even->L, odd->R)",
-                          UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{path}: {self.source_channels} channels downmixed to {self.channels} "
+                "(5.1: ITU fold-down without LFE; otherwise even->L, odd->R)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # context manager -------------------------------------------------------
     def __enter__(self):
@@ -259,8 +279,7 @@ class AudioReader:
             cmd += ["-t", f"{(self._limit + skip + 64) / rate:.6f}"]  # exact cut below
         cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(ch), "-ar", str(rate), "-"]
         err = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg can't block on it
-        self._proc = proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                             stderr=err)
+        self._proc = proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
         proc.err = err
         frame_bytes = 4 * ch
         produced = 0
@@ -273,7 +292,7 @@ class AudioReader:
             if skip:
                 dropped = min(skip, m)
                 skip -= dropped
-                data, m = data[dropped * frame_bytes:], m - dropped
+                data, m = data[dropped * frame_bytes :], m - dropped
                 if m == 0:
                     continue
             if remaining is not None:
@@ -318,8 +337,11 @@ class AudioReader:
             raise ValueError(f"block_frames must be >= 1, got {block_frames}")
         self._release()
         src_rate, out_rate = self.source_sample_rate, self.sample_rate
-        stream = (soxr.ResampleStream(src_rate, out_rate, self.channels, dtype="float32",
-                                      quality=RESAMPLE_QUALITY) if src_rate != out_rate else None)
+        stream = (
+            soxr.ResampleStream(src_rate, out_rate, self.channels, dtype="float32", quality=RESAMPLE_QUALITY)
+            if src_rate != out_rate
+            else None
+        )
         src_block = max(1024, int(block_frames * src_rate / out_rate))
         pending, pending_n, seen = [], 0, 0
         try:
@@ -327,8 +349,10 @@ class AudioReader:
                 finite = np.isfinite(x).all(axis=1)
                 if not finite.all():
                     t = (self._start + seen + int(np.argmin(finite))) / src_rate
-                    raise AudioError(f"{self.path}: contains non-finite samples (NaN or Inf) at "
-                                     f"{t:.3f} s; repair or re-export the file")
+                    raise AudioError(
+                        f"{self.path}: contains non-finite samples (NaN or Inf) at "
+                        f"{t:.3f} s; repair or re-export the file"
+                    )
                 seen += len(x)
                 y = remix(x, self.channels)
                 if stream is not None:
@@ -342,15 +366,15 @@ class AudioReader:
                     pending = [buf[block_frames:]]
                     pending_n -= block_frames
             if seen == 0:
-                raise AudioError(f"{self.path}: contains no audio samples"
-                                 + (" after the requested offset" if self._start else ""))
+                raise AudioError(
+                    f"{self.path}: contains no audio samples" + (" after the requested offset" if self._start else "")
+                )
             self._check_complete(seen)
             if stream is not None:
-                pending.append(stream.resample_chunk(
-                    np.zeros((0, self.channels), np.float32), last=True))
+                pending.append(stream.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
             tail = np.concatenate(pending) if pending else np.zeros((0, self.channels), np.float32)
             for i in range(0, len(tail), block_frames):
-                yield tail[i: i + block_frames]
+                yield tail[i : i + block_frames]
         except (sf.LibsndfileError, OSError) as e:
             raise AudioError(f"{self.path}: read failed ({one_line(e)})") from None
         finally:
@@ -400,8 +424,10 @@ def load_stems(path, sample_rate=None):
     path = os.fspath(path)
     info = _probe(path, ffprobe_only=True)  # libsndfile would not count streams
     if info.streams < len(STEM_NAMES):
-        raise AudioError(f"{path}: not a stems file: {info.streams} audio stream(s), "
-                         f"expected {len(STEM_NAMES)} ({', '.join(STEM_NAMES)})")
+        raise AudioError(
+            f"{path}: not a stems file: {info.streams} audio stream(s), "
+            f"expected {len(STEM_NAMES)} ({', '.join(STEM_NAMES)})"
+        )
     stems, rate = {}, None
     for k, name in enumerate(STEM_NAMES):
         with _open(path, sample_rate, 2, 0.0, None, k) as reader:
@@ -445,6 +471,6 @@ def resample(waveform, orig_sr, target_sr):
         return x
     if len(x) == 0:
         return x.copy()
-    return soxr.resample(np.ascontiguousarray(x), orig_sr, target_sr,
-                         quality=RESAMPLE_QUALITY).astype(np.float32, copy=False)
-
+    return soxr.resample(np.ascontiguousarray(x), orig_sr, target_sr, quality=RESAMPLE_QUALITY).astype(
+        np.float32, copy=False
+    )

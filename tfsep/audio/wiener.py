@@ -77,7 +77,9 @@ def expectation_maximization(y, x, iterations: int, eps: float | None = None):
     return y
 
 
-def wiener_from_estimates(y, x, iterations: int = 1, window: int | None = DEFAULT_WINDOW, scale_factor: float = 10.0, eps=None):
+def wiener_from_estimates(
+    y, x, iterations: int = 1, window: int | None = DEFAULT_WINDOW, scale_factor: float = 10.0, eps=None
+):
     """EM on complex first estimates ``y`` ``(B, S, T, F, C)`` of the mixture ``x`` ``(B, T, F, C)``.
 
     ``iterations=0`` returns ``y`` unchanged.  ``window`` frames are filtered
@@ -118,7 +120,15 @@ def wiener_from_estimates(y, x, iterations: int = 1, window: int | None = DEFAUL
     return out * scale
 
 
-def wiener(spec, masks, iterations: int = 1, window: int | None = DEFAULT_WINDOW, mask_exponent: float = 1.0, scale_factor: float = 10.0, eps=None):
+def wiener(
+    spec,
+    masks,
+    iterations: int = 1,
+    window: int | None = DEFAULT_WINDOW,
+    mask_exponent: float = 1.0,
+    scale_factor: float = 10.0,
+    eps=None,
+):
     """Masks -> complex source STFTs, refined by ``iterations`` multichannel Wiener EM steps.
 
     Args:

@@ -48,8 +48,10 @@ def _codec_for(path, codec):
         codec = os.path.splitext(path)[1].lstrip(".").lower()
     codec = str(codec).lower()
     if codec not in SUPPORTED_OUTPUT_CODECS:
-        raise AudioError(f"{path}: cannot write codec {codec!r}: use one of "
-                         f"{', '.join(SUPPORTED_OUTPUT_CODECS)} (from the extension or codec=)")
+        raise AudioError(
+            f"{path}: cannot write codec {codec!r}: use one of "
+            f"{', '.join(SUPPORTED_OUTPUT_CODECS)} (from the extension or codec=)"
+        )
     return codec
 
 
@@ -76,14 +78,17 @@ class AudioWriter:
             subtype = (WAV_SUBTYPES if self.codec == "wav" else FLAC_SUBTYPES).get(bit_depth)
             if subtype is None:
                 ok = sorted(WAV_SUBTYPES if self.codec == "wav" else FLAC_SUBTYPES)
-                raise AudioError(f"{self.path}: {self.codec} cannot be written with bit depth "
-                                 f"{bit_depth}: use one of {ok}")
+                raise AudioError(
+                    f"{self.path}: {self.codec} cannot be written with bit depth {bit_depth}: use one of {ok}"
+                )
         else:
             ffmpeg = require_tool("ffmpeg", self.path, "write")
             encoder, muxer = FFMPEG_ENCODERS[self.codec]
             if encoder not in ffmpeg_encoders(ffmpeg):
-                raise AudioError(f"{self.path}: this ffmpeg has no {encoder} encoder needed for "
-                                 f"{self.codec}; install a full ffmpeg build or write wav/flac")
+                raise AudioError(
+                    f"{self.path}: this ffmpeg has no {encoder} encoder needed for "
+                    f"{self.codec}; install a full ffmpeg build or write wav/flac"
+                )
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory, cannot write audio there")
         directory = os.path.dirname(os.path.abspath(self.path))
@@ -93,19 +98,39 @@ class AudioWriter:
             fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
             os.close(fd)
         except OSError as e:
-            raise OutputError(f"{self.path}: cannot write in {directory} ({e.strerror}); "
-                              "choose a writable output directory") from None
+            raise OutputError(
+                f"{self.path}: cannot write in {directory} ({e.strerror}); choose a writable output directory"
+            ) from None
         try:
             if subtype is not None:
-                self._sf = sf.SoundFile(self._tmp, "w", self.sample_rate, self.channels,
-                                        subtype=subtype, format=self.codec.upper())
+                self._sf = sf.SoundFile(
+                    self._tmp, "w", self.sample_rate, self.channels, subtype=subtype, format=self.codec.upper()
+                )
             else:
-                cmd = [ffmpeg, "-hide_banner", "-v", "error", "-y", "-f", "f32le",
-                       "-ar", str(self.sample_rate), "-ac", str(self.channels), "-i", "pipe:0",
-                       "-c:a", encoder, "-b:a", str(bitrate), "-f", muxer, self._tmp]
+                cmd = [
+                    ffmpeg,
+                    "-hide_banner",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "f32le",
+                    "-ar",
+                    str(self.sample_rate),
+                    "-ac",
+                    str(self.channels),
+                    "-i",
+                    "pipe:0",
+                    "-c:a",
+                    encoder,
+                    "-b:a",
+                    str(bitrate),
+                    "-f",
+                    muxer,
+                    self._tmp,
+                ]
                 err = tempfile.TemporaryFile()
-                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                              stderr=err)
+                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
                 self._proc.err = err
         except BaseException as e:
             self.abort()
@@ -140,8 +165,7 @@ class AudioWriter:
         if x.ndim == 1 and self.channels == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
-            raise AudioError(f"{self.path}: block of shape {x.shape} does not match "
-                             f"(samples, {self.channels})")
+            raise AudioError(f"{self.path}: block of shape {x.shape} does not match (samples, {self.channels})")
         if not np.isfinite(x).all():
             raise AudioError(f"{self.path}: refusing to write non-finite samples (NaN or Inf)")
         try:
@@ -150,8 +174,7 @@ class AudioWriter:
             else:
                 self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
         except (BrokenPipeError, OSError, RuntimeError) as e:
-            why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None \
-                else one_line(e)
+            why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None else one_line(e)
             self.abort()
             raise OutputError(f"{self.path}: write failed ({why})") from None
         self.frames_written += len(x)
@@ -227,4 +250,4 @@ def save(path, waveform, sample_rate, codec=None, bit_depth=16, bitrate="320k", 
     step = 1 << 16
     with AudioWriter(path, sample_rate, x.shape[1], codec, bit_depth, bitrate) as writer:
         for i in range(0, len(x), step):
-            writer.write(apply_clip(x[i: i + step], clip, scale))
+            writer.write(apply_clip(x[i : i + step], clip, scale))

@@ -20,7 +20,12 @@ BASELINES = {
     "repet-sim": ("repet", "RepetSim", {}, "REPET-SIM repeating-background model: vocals, accompaniment"),
     "nmf": ("nmf", "NMFSeparation", {}, "NMF, spiky components as drums: drums, harmonic"),
     "nmf4": ("nmf", "BandwiseNMF4", {}, "HPSS + band-wise NMF: vocals, drums, bass, other"),
-    "spectral-subtraction": ("spectral_subtraction", "SpectralSubtraction", {}, "spectral subtraction: vocals, accompaniment"),
+    "spectral-subtraction": (
+        "spectral_subtraction",
+        "SpectralSubtraction",
+        {},
+        "spectral subtraction: vocals, accompaniment",
+    ),
     "hpss-repet4": ("pipelines", "HPSSRepet4", {}, "HPSS + low-pass + REPET-SIM: vocals, drums, bass, other"),
     "irm1": ("oracle", "IdealRatioMask", {"power": 1.0}, "oracle ideal ratio mask, magnitude (evaluate only)"),
     "irm2": ("oracle", "IdealRatioMask", {"power": 2.0}, "oracle ideal ratio mask, power (evaluate only)"),
@@ -28,7 +33,14 @@ BASELINES = {
     "mwf": ("oracle", "OracleWiener", {}, "oracle multichannel Wiener filter (evaluate only)"),
     "mixture": ("oracle", "MixtureAsEstimate", {}, "the mixture as every stem: the floor (evaluate only)"),
 }
-ALIASES = {"repet": "repet-sim", "ss": "spectral-subtraction", "oracle-irm1": "irm1", "oracle-irm2": "irm2", "oracle-ibm": "ibm", "oracle-mwf": "mwf"}
+ALIASES = {
+    "repet": "repet-sim",
+    "ss": "spectral-subtraction",
+    "oracle-irm1": "irm1",
+    "oracle-irm2": "irm2",
+    "oracle-ibm": "ibm",
+    "oracle-mwf": "mwf",
+}
 
 
 def is_baseline(name) -> bool:
@@ -61,6 +73,8 @@ def baseline_separator(name: str, stems=None, **params):
     if stems:
         unknown = [s for s in stems if s not in method.stems]
         if unknown:
-            raise TfsepError(f"baseline {method.name} has no stem {', '.join(unknown)} (its stems: {', '.join(method.stems)})")
+            raise TfsepError(
+                f"baseline {method.name} has no stem {', '.join(unknown)} (its stems: {', '.join(method.stems)})"
+            )
         method.stems = [s for s in method.stems if s in stems]
     return method

@@ -38,7 +38,12 @@ class ClassicalMethod:
     @property
     def config(self) -> dict:
         """What ``tfsep separate --json`` reports about the method (a model's config has the same keys)."""
-        return {"name": self.name, "stems": list(self.stems), "sample_rate": self.sample_rate, "n_channels": self.channels}
+        return {
+            "name": self.name,
+            "stems": list(self.stems),
+            "sample_rate": self.sample_rate,
+            "n_channels": self.channels,
+        }
 
     def _separate(self, wave: np.ndarray, sample_rate: int) -> dict:
         raise NotImplementedError

@@ -41,7 +41,9 @@ class HPSS(ClassicalMethod):
     name = "hpss"
     stems = ["drums", "harmonic"]
 
-    def __init__(self, kernel_size=31, margin=1.0, power: float = 2.0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self, kernel_size=31, margin=1.0, power: float = 2.0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw
+    ):
         super().__init__(**kw)
         self.kernel_size = kernel_size
         self.margin = margin

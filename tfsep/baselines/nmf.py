@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TfsepError
 from ..audio.stft import istft, stft
+from ..errors import TfsepError
 from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 from .hpss import hpss_split
 
@@ -96,7 +96,17 @@ class NMFSeparation(ClassicalMethod):
     name = "nmf"
     stems = ["drums", "harmonic"]
 
-    def __init__(self, n_components: int = 16, beta: str = "kl", drum_fraction: float = 0.3, n_iter: int = 100, seed: int = 0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self,
+        n_components: int = 16,
+        beta: str = "kl",
+        drum_fraction: float = 0.3,
+        n_iter: int = 100,
+        seed: int = 0,
+        frame_length=FRAME_LENGTH,
+        frame_step=FRAME_STEP,
+        **kw,
+    ):
         super().__init__(**kw)
         if beta not in ("kl", "euclidean"):
             raise TfsepError(f"NMF cost must be 'kl' or 'euclidean', got {beta!r}")
@@ -131,7 +141,21 @@ class BandwiseNMF4(ClassicalMethod):
     name = "nmf4"
     stems = ["vocals", "drums", "bass", "other"]
 
-    def __init__(self, bands=(300.0, 6000.0), bass_cutoff: float = 200.0, vocal_fraction: float = 0.5, n_components: int = 8, beta: str = "kl", n_iter: int = 100, seed: int = 0, margin=1.0, kernel_size=31, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self,
+        bands=(300.0, 6000.0),
+        bass_cutoff: float = 200.0,
+        vocal_fraction: float = 0.5,
+        n_components: int = 8,
+        beta: str = "kl",
+        n_iter: int = 100,
+        seed: int = 0,
+        margin=1.0,
+        kernel_size=31,
+        frame_length=FRAME_LENGTH,
+        frame_step=FRAME_STEP,
+        **kw,
+    ):
         super().__init__(**kw)
         self.bands = tuple(float(b) for b in bands)
         self.bass_cutoff, self.vocal_fraction = float(bass_cutoff), float(vocal_fraction)

@@ -20,9 +20,9 @@ import copy
 
 import numpy as np
 
-from ..errors import TfsepError
 from ..audio.io import check_waveform
 from ..audio.stft import istft, stft
+from ..errors import TfsepError
 from .base import FRAME_LENGTH, FRAME_STEP
 
 
@@ -33,7 +33,14 @@ class Oracle:
     needs_references = True
     channels = 2
 
-    def __init__(self, references: dict | None = None, sample_rate: int | None = None, *, frame_length: int = FRAME_LENGTH, frame_step: int = FRAME_STEP):
+    def __init__(
+        self,
+        references: dict | None = None,
+        sample_rate: int | None = None,
+        *,
+        frame_length: int = FRAME_LENGTH,
+        frame_step: int = FRAME_STEP,
+    ):
         self.frame_length = int(frame_length)
         self.frame_step = int(frame_step)
         self.references = None

@@ -25,7 +25,20 @@ class HPSSRepet4(ClassicalMethod):
     name = "hpss-repet4"
     stems = ["vocals", "drums", "bass", "other"]
 
-    def __init__(self, bass_cutoff: float = 150.0, bass_order: int = 4, drum_band=(300.0, 3000.0), drum_attenuation: float = 0.25, margin=1.0, kernel_size=31, k: int = 10, min_distance: float = 1.0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self,
+        bass_cutoff: float = 150.0,
+        bass_order: int = 4,
+        drum_band=(300.0, 3000.0),
+        drum_attenuation: float = 0.25,
+        margin=1.0,
+        kernel_size=31,
+        k: int = 10,
+        min_distance: float = 1.0,
+        frame_length=FRAME_LENGTH,
+        frame_step=FRAME_STEP,
+        **kw,
+    ):
         super().__init__(**kw)
         self.bass_cutoff, self.bass_order = float(bass_cutoff), int(bass_order)
         self.drum_band, self.drum_attenuation = tuple(drum_band), float(drum_attenuation)

@@ -18,7 +18,9 @@ from ..audio.stft import istft, stft
 from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 
 
-def repeating_model(mag: np.ndarray, k: int = 10, min_distance: int = 1, min_similarity: float = 0.0, block: int = 512) -> np.ndarray:
+def repeating_model(
+    mag: np.ndarray, k: int = 10, min_distance: int = 1, min_similarity: float = 0.0, block: int = 512
+) -> np.ndarray:
     """Repeating-background magnitude ``(bins, frames)`` of ``mag`` ``(bins, frames)``."""
     bins, frames = mag.shape
     unit = mag / (np.linalg.norm(mag, axis=0, keepdims=True) + 1e-10)
@@ -69,7 +71,15 @@ class RepetSim(ClassicalMethod):
     name = "repet-sim"
     stems = ["vocals", "accompaniment"]
 
-    def __init__(self, k: int = 10, min_distance: float = 1.0, min_similarity: float = 0.0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self,
+        k: int = 10,
+        min_distance: float = 1.0,
+        min_similarity: float = 0.0,
+        frame_length=FRAME_LENGTH,
+        frame_step=FRAME_STEP,
+        **kw,
+    ):
         super().__init__(**kw)
         self.k, self.min_distance, self.min_similarity = int(k), float(min_distance), float(min_similarity)
         self.frame_length, self.frame_step = frame_length, frame_step

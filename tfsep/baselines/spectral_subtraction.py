@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TfsepError
 from ..audio.stft import istft, stft
+from ..errors import TfsepError
 from .base import FRAME_LENGTH, FRAME_STEP, ClassicalMethod
 
 
@@ -23,11 +23,25 @@ class SpectralSubtraction(ClassicalMethod):
     name = "spectral-subtraction"
     stems = ["vocals", "accompaniment"]
 
-    def __init__(self, alpha: float = 2.0, beta: float = 0.01, percentile: float = 20.0, window: float = 4.0, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, **kw):
+    def __init__(
+        self,
+        alpha: float = 2.0,
+        beta: float = 0.01,
+        percentile: float = 20.0,
+        window: float = 4.0,
+        frame_length=FRAME_LENGTH,
+        frame_step=FRAME_STEP,
+        **kw,
+    ):
         super().__init__(**kw)
         if alpha <= 0 or not 0 <= beta < 1:
             raise TfsepError(f"spectral subtraction needs alpha > 0 and 0 <= beta < 1, got alpha={alpha}, beta={beta}")
-        self.alpha, self.beta, self.percentile, self.window = float(alpha), float(beta), float(percentile), float(window)
+        self.alpha, self.beta, self.percentile, self.window = (
+            float(alpha),
+            float(beta),
+            float(percentile),
+            float(window),
+        )
         self.frame_length, self.frame_step = frame_length, frame_step
 
     def _separate(self, wave, sample_rate):

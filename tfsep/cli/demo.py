@@ -52,14 +52,28 @@ def main(argv=None) -> int:
     print(f"demo input: {mix_path} ({len(mixture) / sr:.1f} s, sum of the 4 true stems of Falcon 69)")
 
     tfsep = Path(sys.executable).with_name("tfsep")
-    cmd = [str(tfsep) if tfsep.exists() else "tfsep", "separate", str(mix_path), "-o", str(out), "-m", args.model,
-           "--bit-depth", "32", "--clip", "none", "--overwrite"]
+    cmd = [
+        str(tfsep) if tfsep.exists() else "tfsep",
+        "separate",
+        str(mix_path),
+        "-o",
+        str(out),
+        "-m",
+        args.model,
+        "--bit-depth",
+        "32",
+        "--clip",
+        "none",
+        "--overwrite",
+    ]
     print("$ tfsep " + " ".join(cmd[1:]))
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
 
-    names = load_config(args.model)["stems"] if not Path(args.model).exists() else load_config(Path(args.model))["stems"]
+    names = (
+        load_config(args.model)["stems"] if not Path(args.model).exists() else load_config(Path(args.model))["stems"]
+    )
     if set(names) == {"vocals", "accompaniment"}:
         truth = {"vocals": stems["vocals"], "accompaniment": stems["drums"] + stems["bass"] + stems["other"]}
     else:
@@ -78,9 +92,14 @@ def main(argv=None) -> int:
     ]
     for s in truth:
         n = min(len(truth[s]), len(estimates[s]))
-        lines.append(f"| {s} | {global_sdr(truth[s][:n], estimates[s][:n]):.2f} | {global_sdr(truth[s], oracle[s]):.2f} |")
-    lines += ["", "SDR: global (MDX) definition, 10 log10 ||s||^2 / ||s - s_hat||^2.",
-              f"Stems: {out / 'falcon69_mixture'}/"]
+        lines.append(
+            f"| {s} | {global_sdr(truth[s][:n], estimates[s][:n]):.2f} | {global_sdr(truth[s], oracle[s]):.2f} |"
+        )
+    lines += [
+        "",
+        "SDR: global (MDX) definition, 10 log10 ||s||^2 / ||s - s_hat||^2.",
+        f"Stems: {out / 'falcon69_mixture'}/",
+    ]
     report = "\n".join(lines) + "\n"
     (out / "report.md").write_text(report, encoding="utf-8")
     print()

@@ -25,22 +25,91 @@ def _parse_params(values) -> dict:
 
 
 @click.command()
-@click.option("-m", "--method", "methods", multiple=True, required=True, help="Method to score (repeatable): model name or directory, baseline (hpss, repet-sim, nmf, nmf4, spectral-subtraction, hpss-repet4) or oracle (irm1, irm2, ibm, mwf, mixture).")
+@click.option(
+    "-m",
+    "--method",
+    "methods",
+    multiple=True,
+    required=True,
+    help="Method to score (repeatable): model name or directory, baseline (hpss, repet-sim, nmf, nmf4, spectral-subtraction, hpss-repet4) or oracle (irm1, irm2, ibm, mwf, mixture).",
+)
 @click.option("--musdb", "musdb_root", type=click.Path(file_okay=False), default=None, help="MUSDB18 root directory.")
 @click.option("--is-wav", is_flag=True, help="MUSDB18-HQ (WAV stems) instead of .stem.mp4.")
 @click.option("--subset", type=click.Choice(["train", "test"]), default="test", show_default=True)
-@click.option("--tracks", "tracks_dir", type=click.Path(file_okay=False), default=None, help="Stem folders: <DIR>/<track>/<stem>.wav.")
+@click.option(
+    "--tracks",
+    "tracks_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Stem folders: <DIR>/<track>/<stem>.wav.",
+)
 @click.option("--track", "track_names", multiple=True, help="Only tracks whose name contains this (repeatable).")
-@click.option("--metrics", "metric", type=click.Choice(["museval", "sdr", "mir_eval"]), default="museval", show_default=True, help="museval: BSS Eval v4, 1 s frames; sdr: fast global SDR; mir_eval: bss_eval_sources (mono).")
-@click.option("-o", "--output", "outdir", default="evaluation", show_default=True, help="Output directory (JSON per track, scores.csv, results.md, plots/).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes that score tracks in parallel.")
-@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start of the excerpt in seconds.")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, help="Score only this many seconds of each track.")
-@click.option("--wiener", type=click.IntRange(min=0), default=0, show_default=True, help="Multichannel Wiener EM iterations for models.")
-@click.option("-p", "--param", "params", multiple=True, help="Baseline parameter key=value, e.g. -p margin=2 (applies to every baseline given).")
+@click.option(
+    "--metrics",
+    "metric",
+    type=click.Choice(["museval", "sdr", "mir_eval"]),
+    default="museval",
+    show_default=True,
+    help="museval: BSS Eval v4, 1 s frames; sdr: fast global SDR; mir_eval: bss_eval_sources (mono).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    default="evaluation",
+    show_default=True,
+    help="Output directory (JSON per track, scores.csv, results.md, plots/).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes that score tracks in parallel.",
+)
+@click.option(
+    "--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start of the excerpt in seconds."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Score only this many seconds of each track.",
+)
+@click.option(
+    "--wiener",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Multichannel Wiener EM iterations for models.",
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    help="Baseline parameter key=value, e.g. -p margin=2 (applies to every baseline given).",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def evaluate(methods, musdb_root, is_wav, subset, tracks_dir, track_names, metric, outdir, jobs, offset, duration, wiener, params, no_plots, quiet):
+def evaluate(
+    methods,
+    musdb_root,
+    is_wav,
+    subset,
+    tracks_dir,
+    track_names,
+    metric,
+    outdir,
+    jobs,
+    offset,
+    duration,
+    wiener,
+    params,
+    no_plots,
+    quiet,
+):
     """Score separation methods on a dataset, the way the field does.
 
     Tracks already scored in OUTPUT (same metric and excerpt) are skipped, so

@@ -18,7 +18,9 @@ def _size(path: Path) -> int:
 
 
 @click.command()
-@click.option("-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]")
+@click.option(
+    "-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]"
+)
 @click.option("--format", "fmt", type=click.Choice(["savedmodel", "tflite"]), default="savedmodel", show_default=True)
 @click.option(
     "-o",
@@ -26,7 +28,9 @@ def _size(path: Path) -> int:
     required=True,
     help="savedmodel: the model base directory (writes OUTPUT/VERSION/); tflite: a .tflite file or a directory.",
 )
-@click.option("--version", "model_version", type=int, default=1, show_default=True, help="SavedModel version sub-directory.")
+@click.option(
+    "--version", "model_version", type=int, default=1, show_default=True, help="SavedModel version sub-directory."
+)
 @click.option(
     "--graph",
     type=click.Choice(["core", "full"]),
@@ -57,7 +61,9 @@ def export(model, fmt, output, model_version, graph, quantize, frames, overwrite
         else:
             from ..export import export_tflite
 
-            path = export_tflite(tfsep_model, output, graph=graph, quantize=quantize, frames=frames, overwrite=overwrite)
+            path = export_tflite(
+                tfsep_model, output, graph=graph, quantize=quantize, frames=frames, overwrite=overwrite
+            )
     except TfsepError as exc:
         fail(str(exc))
     summary = {"model": tfsep_model.config["name"], "format": fmt, "path": str(path), "bytes": _size(Path(path))}

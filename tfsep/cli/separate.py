@@ -23,7 +23,9 @@ def _parse_stems(value):
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
 @click.option("-o", "--output", "output_dir", default="separated", show_default=True, help="Output directory.")
-@click.option("-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]")
+@click.option(
+    "-m", "--model", default=None, help="Model name (2stems, 4stems, 5stems) or model directory. [default: 2stems]"
+)
 @click.option(
     "-f",
     "--filename-template",
@@ -31,9 +33,17 @@ def _parse_stems(value):
     show_default=True,
     help="Output path inside OUTPUT; placeholders {track}, {stem}, {codec}, {folder}.",
 )
-@click.option("-c", "--codec", type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a"]), default="wav", show_default=True)
+@click.option(
+    "-c", "--codec", type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a"]), default="wav", show_default=True
+)
 @click.option("-b", "--bitrate", default="320k", show_default=True, help="Bitrate of mp3/ogg/m4a output.")
-@click.option("--bit-depth", type=click.Choice(["16", "24", "32"]), default="16", show_default=True, help="WAV/FLAC sample format (32 = float WAV).")
+@click.option(
+    "--bit-depth",
+    type=click.Choice(["16", "24", "32"]),
+    default="16",
+    show_default=True,
+    help="WAV/FLAC sample format (32 = float WAV).",
+)
 @click.option(
     "--clip",
     type=click.Choice(["rescale", "clamp", "none"]),
@@ -41,19 +51,58 @@ def _parse_stems(value):
     show_default=True,
     help="rescale: scale all stems down together if any would clip; clamp: hard clip; none: leave as is.",
 )
-@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start reading at this many seconds.")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, help="Separate only this many seconds (default: the whole file).")
+@click.option(
+    "--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start reading at this many seconds."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Separate only this many seconds (default: the whole file).",
+)
 @click.option("--segment", type=float, default=None, help="Segment length in seconds (default: the model's T frames).")
-@click.option("--overlap", type=float, default=None, help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).")
+@click.option(
+    "--overlap",
+    type=float,
+    default=None,
+    help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).",
+)
 @click.option("--batch-size", type=int, default=None, help="Segments per model call.")
 @click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
-@click.option("--wiener", type=click.IntRange(min=0), default=0, show_default=True, help="Multichannel Wiener filter EM iterations on the model's masks (0: off).")
+@click.option(
+    "--wiener",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Multichannel Wiener filter EM iterations on the model's masks (0: off).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (default: refuse).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--server", default=None, help="Separate on a TF Serving: grpc://HOST:PORT or http://HOST:PORT (REST).")
 @click.option("--model-name", default=None, help="With --server: the name the model is served under.")
-def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_depth, clip, offset, duration, segment, overlap, batch_size, stems, as_json, overwrite, quiet, server=None, model_name=None, wiener=0):
+def separate(
+    inputs,
+    output_dir,
+    model,
+    filename_template,
+    codec,
+    bitrate,
+    bit_depth,
+    clip,
+    offset,
+    duration,
+    segment,
+    overlap,
+    batch_size,
+    stems,
+    as_json,
+    overwrite,
+    quiet,
+    server=None,
+    model_name=None,
+    wiener=0,
+):
     """Separate audio files into stems.
 
     Each INPUT (WAV, FLAC, OGG, MP3, M4A, AAC, .stem.mp4) gives one file per
@@ -75,7 +124,14 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
         else:
             from ..separation import Separator
 
-            sep = Separator(model, segment=segment, overlap=overlap, batch_size=batch_size, stems=stem_list, wiener_iterations=wiener)
+            sep = Separator(
+                model,
+                segment=segment,
+                overlap=overlap,
+                batch_size=batch_size,
+                stems=stem_list,
+                wiener_iterations=wiener,
+            )
     except TfsepError as exc:
         fail(str(exc))
     results = []
@@ -100,15 +156,16 @@ def separate(inputs, output_dir, model, filename_template, codec, bitrate, bit_d
             if not quiet and not as_json:
                 click.echo(
                     f"{path}: {summary['duration']:.1f} s separated in {summary['seconds']:.1f} s "
-                    f"({summary['realtime_factor']:.1f}x real time) -> "
-                    + ", ".join(summary["outputs"].values()),
+                    f"({summary['realtime_factor']:.1f}x real time) -> " + ", ".join(summary["outputs"].values()),
                     err=True,
                 )
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # one bad file must not stop the batch
             failed += 1
-            message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
+            message = (
+                str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
+            )
             error(message)
             results.append({"input": path, "status": "failed", "error": message})
     if as_json:

@@ -16,7 +16,13 @@ from .common import EXIT_INTERRUPTED, fail
 
 @click.command()
 @click.option("-c", "--config", "config", required=True, help="Training config: JSON file or built-in name.")
-@click.option("-o", "--output", "run_dir", default=None, help="Run directory (checkpoints, logs, final model). [default: runs/<config name>]")
+@click.option(
+    "-o",
+    "--output",
+    "run_dir",
+    default=None,
+    help="Run directory (checkpoints, logs, final model). [default: runs/<config name>]",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in OUTPUT from its latest checkpoint.")
 @click.option("--max-steps", type=int, default=None, help="Override training.train_max_steps.")
 @click.option("--keep-worker-dirs", is_flag=True, hidden=True, help="Keep non-chief workers' outputs (tests).")
@@ -33,13 +39,23 @@ def train(config, run_dir, resume, max_steps, keep_worker_dirs, quiet):
 
         cfg = load_config(config)
         run_dir = run_dir or os.path.join("runs", cfg["name"])
-        trainer = Trainer(cfg, run_dir, resume=resume, max_steps=max_steps, quiet=quiet,
-                          keep_worker_dirs=keep_worker_dirs, log=lambda m: click.echo(m, err=True))
+        trainer = Trainer(
+            cfg,
+            run_dir,
+            resume=resume,
+            max_steps=max_steps,
+            quiet=quiet,
+            keep_worker_dirs=keep_worker_dirs,
+            log=lambda m: click.echo(m, err=True),
+        )
         summary = trainer.run()
     except TfsepError as exc:
         fail(str(exc))
     if summary["stop_reason"] == "interrupted":
-        fail(f"interrupted at step {summary['steps']}; checkpoint saved, continue with --resume -o {run_dir}", EXIT_INTERRUPTED)
+        fail(
+            f"interrupted at step {summary['steps']}; checkpoint saved, continue with --resume -o {run_dir}",
+            EXIT_INTERRUPTED,
+        )
     if not quiet and trainer.is_chief:
         best = f", best validation SDR {summary['best_sdr']:.2f} dB" if summary["best_sdr"] is not None else ""
         click.echo(f"trained {summary['steps']} steps ({summary['stop_reason']}){best}; model: {run_dir}", err=True)
@@ -55,7 +71,12 @@ def data():
 @click.option("--tracks", type=int, default=10, show_default=True, help="Number of songs.")
 @click.option("--seconds", type=float, default=30.0, show_default=True, help="Length of each song.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same songs.")
-@click.option("--stems", default="vocals,drums,bass,other", show_default=True, help="Stems to render (subset of vocals,drums,bass,other).")
+@click.option(
+    "--stems",
+    default="vocals,drums,bass,other",
+    show_default=True,
+    help="Stems to render (subset of vocals,drums,bass,other).",
+)
 @click.option("--sample-rate", type=int, default=44100, show_default=True)
 @click.option("--soundfont", default=None, help="General MIDI .sf2 (default: $TFSEP_SOUNDFONT or Debian's FluidR3_GM).")
 @click.option("-j", "--jobs", type=int, default=None, help="Songs rendered in parallel.")
@@ -66,7 +87,9 @@ def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, q
 
     stem_list = [s.strip() for s in stems.split(",") if s.strip()]
     try:
-        paths = synth_mod.generate(out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet)
+        paths = synth_mod.generate(
+            out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet
+        )
     except TfsepError as exc:
         fail(str(exc))
     if not quiet:

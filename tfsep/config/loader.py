@@ -92,7 +92,11 @@ LOSSES = {
     "l1_masked_magnitude": {},
     "l1_mask": {},
     "mse_mask": {},
-    "l1_mrstft": {"time_weight": (NUMBER, 0.85), "stft_weight": (NUMBER, 0.15), "resolutions": (list, [512, 1024, 2048])},
+    "l1_mrstft": {
+        "time_weight": (NUMBER, 0.85),
+        "stft_weight": (NUMBER, 0.15),
+        "resolutions": (list, [512, 1024, 2048]),
+    },
     "neg_sdr": {},
 }
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -148,7 +152,9 @@ def from_spleeter(raw: dict, source: str = "<config>") -> dict:
             mtype = value.get("type", "unet.unet")
             params = dict(value.get("params", {}))
             if mtype not in ("unet.unet", "unet.softmax_unet"):
-                fail(source, "model.type", f"{mtype!r} is not supported (tfsep imports unet.unet and unet.softmax_unet)")
+                fail(
+                    source, "model.type", f"{mtype!r} is not supported (tfsep imports unet.unet and unet.softmax_unet)"
+                )
             out_params: dict[str, Any] = {
                 "head": "sigmoid" if mtype == "unet.unet" else "softmax",
                 "unet_per_stem": True,
@@ -224,7 +230,15 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         if tr[key] not in options:
             fail(source, p + key, f"must be one of {', '.join(options)}, got {tr[key]!r}")
 
-    for key in ("batch_size", "train_max_steps", "checkpoint_every", "validate_every", "log_every", "keep_checkpoints", "validation_tracks"):
+    for key in (
+        "batch_size",
+        "train_max_steps",
+        "checkpoint_every",
+        "validate_every",
+        "log_every",
+        "keep_checkpoints",
+        "validation_tracks",
+    ):
         if tr[key] < 1:
             fail(source, p + key, f"must be >= 1, got {tr[key]}")
     for key in ("audio_summaries", "warmup_steps", "lr_plateau_patience"):
@@ -263,7 +277,11 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
             if isinstance(w, bool) or not isinstance(w, NUMBER) or w < 0:
                 fail(source, p + f"stem_weights.{stem}", f"must be a number >= 0, got {w!r}")
     gain = tr["augment_gain"]
-    if gain is not None and (len(gain) != 2 or not all(isinstance(g, NUMBER) and not isinstance(g, bool) for g in gain) or not 0 <= gain[0] <= gain[1]):
+    if gain is not None and (
+        len(gain) != 2
+        or not all(isinstance(g, NUMBER) and not isinstance(g, bool) for g in gain)
+        or not 0 <= gain[0] <= gain[1]
+    ):
         fail(source, p + "augment_gain", f"must be [low, high] with 0 <= low <= high, or null; got {gain!r}")
     if not 0 <= tr["augment_remix"] <= 1:
         fail(source, p + "augment_remix", "is a probability: must be in [0, 1]")
@@ -272,8 +290,6 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
     if not 0 <= tr["augment_time_stretch"] < 0.5:
         fail(source, p + "augment_time_stretch", "must be 0 (off) or a fraction below 0.5")
     return tr
-
-
 
 
 def builtin_config_names() -> list[str]:

@@ -82,6 +82,7 @@ STACKABLE_TYPES = ("unet", "enhanced_unet")
 ACTIVATIONS = ("leaky_relu", "relu", "elu")
 NORMALIZATIONS = ("batch", "none")
 
+
 def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.") -> None:
     if params["head"] not in ("sigmoid", "softmax"):
         fail(source, p + "head", f"must be 'sigmoid' or 'softmax', got {params['head']!r}")
@@ -90,7 +91,9 @@ def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.
         # shares one U-Net that predicts every mask.
         params["unet_per_stem"] = params["head"] == "sigmoid"
     filters = params["conv_n_filters"]
-    if not 2 <= len(filters) <= 10 or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters):
+    if not 2 <= len(filters) <= 10 or not all(
+        isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters
+    ):
         fail(source, p + "conv_n_filters", "must list 2 to 10 positive integers (one per encoder layer)")
     if not 1 <= params["kernel_size"] <= 15:
         fail(source, p + "kernel_size", f"must be between 1 and 15, got {params['kernel_size']}")
@@ -109,7 +112,9 @@ def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.
     # A 1D U-Net strides over frames only: the bins are its features.
     for key in ("T", "F") if params["conv_dim"] == 2 else ("T",):
         if cfg[key] % factor:
-            fail(source, key, f"({cfg[key]}) must be a multiple of 2**depth = {factor} for a {len(filters)}-layer U-Net")
+            fail(
+                source, key, f"({cfg[key]}) must be a multiple of 2**depth = {factor} for a {len(filters)}-layer U-Net"
+            )
 
 
 def _positive_ints(values) -> bool:
@@ -163,7 +168,11 @@ def _validate_demucs(params: dict, cfg: dict, source: str) -> None:
         if params[key] < 1:
             fail(source, p + key, f"must be >= 1, got {params[key]}")
     if params["kernel_size"] < params["stride"]:
-        fail(source, p + "kernel_size", f"({params['kernel_size']}) must be >= stride ({params['stride']}) or samples are skipped")
+        fail(
+            source,
+            p + "kernel_size",
+            f"({params['kernel_size']}) must be >= stride ({params['stride']}) or samples are skipped",
+        )
     if params["growth"] < 1:
         fail(source, p + "growth", "must be >= 1")
     if params["lstm_layers"] < 0:
@@ -175,7 +184,11 @@ def _validate_stacked_unet(params: dict, cfg: dict, source: str) -> None:
     first = params["first"]
     ftype = first.get("type")
     if ftype not in STACKABLE_TYPES:
-        fail(source, p + "first.type", f"must be one of {', '.join(STACKABLE_TYPES)} (a spectrogram mask model), got {ftype!r}")
+        fail(
+            source,
+            p + "first.type",
+            f"must be one of {', '.join(STACKABLE_TYPES)} (a spectrogram mask model), got {ftype!r}",
+        )
     for key in first:
         if key not in ("type", "params"):
             fail(source, f"{p}first.{key}", "is not a known key (known: type, params)")

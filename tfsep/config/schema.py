@@ -35,8 +35,7 @@ def check_section(values: dict, schema: dict, prefix: str, source: str) -> dict:
             bad_bool = isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,))
             if bad_bool or not isinstance(value, types):
                 raise ConfigError(
-                    f"{source}: key '{prefix}{key}' must be {type_name(types)}, "
-                    f"got {type(value).__name__} {value!r}"
+                    f"{source}: key '{prefix}{key}' must be {type_name(types)}, got {type(value).__name__} {value!r}"
                 )
             out[key] = copy.deepcopy(value)
         elif default is REQUIRED:

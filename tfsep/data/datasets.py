@@ -81,7 +81,11 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
         raise DatasetError(f"{root}: not a directory (expected <root>/<track>/<stem>.wav folders)")
     tracks = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")}
+        files = {
+            p.stem: p
+            for p in sorted(folder.iterdir())
+            if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+        }
         names = [s for s in files if s != "mixture"]
         if not names:
             continue
@@ -97,7 +101,9 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
         if "mixture" in files:
             use["mixture"] = files["mixture"]
         info = audio_io.audio_info(next(iter(use.values())))
-        tracks.append(Track(folder.name, names, sample_rate or info.sample_rate, _load_folder(use, sample_rate), info.duration))
+        tracks.append(
+            Track(folder.name, names, sample_rate or info.sample_rate, _load_folder(use, sample_rate), info.duration)
+        )
     if not tracks:
         raise DatasetError(f"{root}: no track folders with stem audio files found")
     return tracks
@@ -121,9 +127,12 @@ def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None
     except Exception as exc:  # musdb raises plain RuntimeError/OSError
         raise DatasetError(f"{root}: cannot open MUSDB18 ({exc})") from None
     if not len(db.tracks):
-        raise DatasetError(f"{root}: no MUSDB18 tracks in subset {subset!r}" + (" (MUSDB18-HQ needs --is-wav)" if not is_wav else ""))
+        raise DatasetError(
+            f"{root}: no MUSDB18 tracks in subset {subset!r}" + (" (MUSDB18-HQ needs --is-wav)" if not is_wav else "")
+        )
     tracks = []
     for t in db.tracks:
+
         def loader(offset, duration, t=t):
             t.chunk_start = offset
             t.chunk_duration = duration

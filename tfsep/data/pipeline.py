@@ -85,7 +85,9 @@ class StemCache:
     written once and memory-mapped afterwards (MUSDB18 does not fit in RAM).
     """
 
-    def __init__(self, tracks: list[Track], stems: list[str], channels: int, cache_dir=None, jobs: int = 4, progress=None):
+    def __init__(
+        self, tracks: list[Track], stems: list[str], channels: int, cache_dir=None, jobs: int = 4, progress=None
+    ):
         self.names = [t.name for t in tracks]
         self.stems = list(stems)
         self.channels = channels
@@ -147,7 +149,9 @@ class ExcerptSampler:
             rate = float(rng.uniform(1 - self.stretch, 1 + self.stretch))
         read_len = int(np.ceil(self.length * rate)) + 1 if rate != 1.0 else self.length
         remix = n_tracks > 1 and rng.random() < self.remix
-        tracks = rng.integers(0, n_tracks, size=self.n_stems) if remix else np.full(self.n_stems, rng.integers(0, n_tracks))
+        tracks = (
+            rng.integers(0, n_tracks, size=self.n_stems) if remix else np.full(self.n_stems, rng.integers(0, n_tracks))
+        )
         starts = [int(rng.integers(0, max(1, self.cache.lengths[t] - read_len + 1))) for t in tracks]
         if not remix:
             starts = [starts[0]] * self.n_stems
@@ -165,8 +169,15 @@ class ExcerptSampler:
         return mixture, stems
 
 
-def make_dataset(sampler: ExcerptSampler, start_step: int, end_step: int, global_batch: int,
-                 pipeline_id: int = 0, per_pipeline_batch: int | None = None, num_parallel_calls=None):
+def make_dataset(
+    sampler: ExcerptSampler,
+    start_step: int,
+    end_step: int,
+    global_batch: int,
+    pipeline_id: int = 0,
+    per_pipeline_batch: int | None = None,
+    num_parallel_calls=None,
+):
     """tf.data of batches ``(mixture (b, L, C), stems (b, S, L, C))`` for steps ``[start_step, end_step)``."""
     import tensorflow as tf
 

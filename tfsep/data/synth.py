@@ -49,8 +49,38 @@ INSTALL_HINT = "install it with: apt-get install fluidsynth fluid-soundfont-gm"
 
 # General MIDI programs (0-based) per role.
 BASS_PROGRAMS = (32, 33, 34, 35, 36, 38, 39)  # acoustic, finger, pick, fretless, slap, synth 1/2
-OTHER_PROGRAMS = (0, 1, 2, 4, 5, 16, 17, 19, 24, 25, 26, 27, 48, 49, 50, 88, 89)  # pianos, organs, guitars, strings, pads
-LEAD_PROGRAMS = (52, 53, 54, 56, 64, 65, 66, 68, 71, 73, 85)  # choir, voice oohs, synth voice, trumpet, saxes, oboe, clarinet, flute, voice lead
+OTHER_PROGRAMS = (
+    0,
+    1,
+    2,
+    4,
+    5,
+    16,
+    17,
+    19,
+    24,
+    25,
+    26,
+    27,
+    48,
+    49,
+    50,
+    88,
+    89,
+)  # pianos, organs, guitars, strings, pads
+LEAD_PROGRAMS = (
+    52,
+    53,
+    54,
+    56,
+    64,
+    65,
+    66,
+    68,
+    71,
+    73,
+    85,
+)  # choir, voice oohs, synth voice, trumpet, saxes, oboe, clarinet, flute, voice lead
 DRUM_KITS = (0, 8, 16, 24, 25, 32, 40)  # standard, room, power, electronic, TR-808, jazz, brush
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -81,7 +111,9 @@ def find_soundfont(path=None) -> str:
     for cand in SOUNDFONT_CANDIDATES:
         if Path(cand).is_file():
             return cand
-    raise SynthError(f"General MIDI soundfont not found (looked in {', '.join(SOUNDFONT_CANDIDATES[:2])}): {INSTALL_HINT}")
+    raise SynthError(
+        f"General MIDI soundfont not found (looked in {', '.join(SOUNDFONT_CANDIDATES[:2])}): {INSTALL_HINT}"
+    )
 
 
 # ---------------------------------------------------------------- MIDI writing
@@ -232,7 +264,8 @@ def compose(rng: np.random.Generator, seconds: float) -> dict:
     levels_db = {s: v + float(rng.uniform(-3, 3)) for s, v in levels_db.items()}
     return {
         "tempo": tempo,
-        "key": ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][root] + (" minor" if minor else " major"),
+        "key": ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][root]
+        + (" minor" if minor else " major"),
         "progression": list(prog),
         "programs": programs,
         "pans": pans,
@@ -244,13 +277,33 @@ def compose(rng: np.random.Generator, seconds: float) -> dict:
 # ---------------------------------------------------------------- rendering
 
 
-def render_stem(midi_path, wav_path, sample_rate: int, fluidsynth: str, soundfont: str, timeout: float = 300) -> np.ndarray:
+def render_stem(
+    midi_path, wav_path, sample_rate: int, fluidsynth: str, soundfont: str, timeout: float = 300
+) -> np.ndarray:
     """Render one MIDI file with FluidSynth (reverb and chorus off) -> float32 ``(samples, 2)``."""
     import soundfile as sf
 
     cmd = [
-        fluidsynth, "-n", "-i", "-q", "-R", "0", "-C", "0", "-g", "0.5",
-        "-r", str(sample_rate), "-O", "float", "-T", "wav", "-F", str(wav_path), soundfont, str(midi_path),
+        fluidsynth,
+        "-n",
+        "-i",
+        "-q",
+        "-R",
+        "0",
+        "-C",
+        "0",
+        "-g",
+        "0.5",
+        "-r",
+        str(sample_rate),
+        "-O",
+        "float",
+        "-T",
+        "wav",
+        "-F",
+        str(wav_path),
+        soundfont,
+        str(midi_path),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, text=True)
@@ -271,8 +324,16 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, np.zeros((n - len(x), x.shape[1]), np.float32)])
 
 
-def generate_track(out_dir, index: int, seconds: float, seed: int, stems=STEMS, sample_rate: int = 44100,
-                   fluidsynth: str | None = None, soundfont: str | None = None) -> Path:
+def generate_track(
+    out_dir,
+    index: int,
+    seconds: float,
+    seed: int,
+    stems=STEMS,
+    sample_rate: int = 44100,
+    fluidsynth: str | None = None,
+    soundfont: str | None = None,
+) -> Path:
     """Compose, render and write one song folder ``<out_dir>/synth-<index>``; returns its path."""
     import soundfile as sf
 
@@ -311,7 +372,9 @@ def generate_track(out_dir, index: int, seconds: float, seed: int, stems=STEMS, 
             sf.write(str(tmp / f"{s}.wav"), audio[s], sample_rate, subtype="FLOAT")
         sf.write(str(tmp / "mixture.wav"), mix, sample_rate, subtype="FLOAT")
         meta = {k: v for k, v in song.items() if k != "notes"}
-        meta.update({"seed": seed, "index": index, "seconds": seconds, "sample_rate": sample_rate, "stems": list(stems)})
+        meta.update(
+            {"seed": seed, "index": index, "seconds": seconds, "sample_rate": sample_rate, "stems": list(stems)}
+        )
         (tmp / "song.json").write_text(json.dumps(meta, indent=2) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -322,8 +385,17 @@ def generate_track(out_dir, index: int, seconds: float, seed: int, stems=STEMS, 
     return final
 
 
-def generate(out_dir, tracks: int, seconds: float, seed: int = 0, stems=STEMS, sample_rate: int = 44100,
-             soundfont: str | None = None, jobs: int | None = None, progress: bool = False) -> list[Path]:
+def generate(
+    out_dir,
+    tracks: int,
+    seconds: float,
+    seed: int = 0,
+    stems=STEMS,
+    sample_rate: int = 44100,
+    soundfont: str | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
+) -> list[Path]:
     """Generate ``tracks`` songs of ``seconds`` seconds into ``out_dir``; deterministic for ``seed``."""
     stems = tuple(stems)
     unknown = [s for s in stems if s not in STEMS]
@@ -350,7 +422,9 @@ def generate(out_dir, tracks: int, seconds: float, seed: int = 0, stems=STEMS, s
         bar = tqdm(total=tracks, unit="song", desc="synth")
     paths = []
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(generate_track, out_dir, i, seconds, seed, stems, sample_rate, exe, sf2) for i in range(tracks)]
+        futures = [
+            pool.submit(generate_track, out_dir, i, seconds, seed, stems, sample_rate, exe, sf2) for i in range(tracks)
+        ]
         try:
             for fut in futures:
                 paths.append(fut.result())

@@ -63,10 +63,17 @@ def museval_scores(references: dict, estimates: dict, sample_rate: int, win: flo
     for group, skip in groups:
         refs = np.stack([_2d(references[s]) for s in group])
         ests = np.stack([_2d(estimates[s]) for s in group])
-        SDR, ISR, SIR, SAR = museval.evaluate(refs, ests, win=int(win * sample_rate), hop=int(hop * sample_rate), mode="v4")
+        SDR, ISR, SIR, SAR = museval.evaluate(
+            refs, ests, win=int(win * sample_rate), hop=int(hop * sample_rate), mode="v4"
+        )
         for i, s in enumerate(group):
             if s not in skip:
-                scores[s] = {"SDR": SDR[i].tolist(), "SIR": SIR[i].tolist(), "SAR": SAR[i].tolist(), "ISR": ISR[i].tolist()}
+                scores[s] = {
+                    "SDR": SDR[i].tolist(),
+                    "SIR": SIR[i].tolist(),
+                    "SAR": SAR[i].tolist(),
+                    "ISR": ISR[i].tolist(),
+                }
     return {s: scores[s] for s in stems if s in scores}
 
 
@@ -95,4 +102,7 @@ def bss_eval_sources(references: dict, estimates: dict) -> dict:
     refs = np.stack([_2d(references[s]).mean(axis=1) for s in stems])
     ests = np.stack([_2d(estimates[s]).mean(axis=1) for s in stems])
     sdr, sir, sar, perm = mir_eval.separation.bss_eval_sources(refs, ests, compute_permutation=True)
-    return {s: {"SDR": float(sdr[i]), "SIR": float(sir[i]), "SAR": float(sar[i]), "perm": stems[int(perm[i])]} for i, s in enumerate(stems)}
+    return {
+        s: {"SDR": float(sdr[i]), "SIR": float(sir[i]), "SAR": float(sar[i]), "perm": stems[int(perm[i])]}
+        for i, s in enumerate(stems)
+    }

@@ -26,7 +26,9 @@ def boxplots(rows: list[dict], path, metric: str = "SDR") -> Path | None:
     plt = _pyplot()
     stems = stem_order(r["target"] for r in rows)
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(1, len(stems), figsize=(max(4, 0.7 * len(methods) + 2) * len(stems), 4.5), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(stems), figsize=(max(4, 0.7 * len(methods) + 2) * len(stems), 4.5), squeeze=False, sharey=True
+    )
     for ax, stem in zip(axes[0], stems):
         data, labels = [], []
         for m in methods:
@@ -55,7 +57,17 @@ def _spec_db(x: np.ndarray, frame_length: int, frame_step: int):
     return np.mean(np.abs(stft(x, frame_length, frame_step)), axis=0)
 
 
-def track_figure(mixture, estimates: dict, references: dict | None, sample_rate: int, path, title: str = "", frame_length: int = 2048, frame_step: int = 512, max_hz: float = 8000.0) -> Path:
+def track_figure(
+    mixture,
+    estimates: dict,
+    references: dict | None,
+    sample_rate: int,
+    path,
+    title: str = "",
+    frame_length: int = 2048,
+    frame_step: int = 512,
+    max_hz: float = 8000.0,
+) -> Path:
     """Mixture, then per stem: reference and estimate spectrograms (dB) and the implied mask ``|est|/|mix|``."""
     plt = _pyplot()
     stems = list(estimates)

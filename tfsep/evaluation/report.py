@@ -54,14 +54,26 @@ def _clean(v):
     return None if math.isnan(v) else (round(v, 5) if math.isfinite(v) else (1e9 if v > 0 else -1e9))
 
 
-def track_document(track: str, method: str, metric: str, scores: dict, *, win: float, hop: float, duration, offset, sample_rate, seconds=None, extra=None) -> dict:
+def track_document(
+    track: str,
+    method: str,
+    metric: str,
+    scores: dict,
+    *,
+    win: float,
+    hop: float,
+    duration,
+    offset,
+    sample_rate,
+    seconds=None,
+    extra=None,
+) -> dict:
     """The JSON document of one track: ``scores`` is ``{stem: {metric: [frame values]}}``."""
     targets = []
     for stem, values in scores.items():
         n = len(next(iter(values.values())))
         frames = [
-            {"time": i * hop, "duration": win, "metrics": {m: _clean(values[m][i]) for m in values}}
-            for i in range(n)
+            {"time": i * hop, "duration": win, "metrics": {m: _clean(values[m][i]) for m in values}} for i in range(n)
         ]
         targets.append({"name": stem, "frames": frames})
     doc = {
@@ -103,7 +115,12 @@ def is_scored(path, metric: str, duration, offset) -> bool:
             doc = json.load(f)
     except (OSError, ValueError):
         return False
-    return doc.get("metric") == metric and doc.get("duration") == duration and doc.get("offset") == offset and bool(doc.get("targets"))
+    return (
+        doc.get("metric") == metric
+        and doc.get("duration") == duration
+        and doc.get("offset") == offset
+        and bool(doc.get("targets"))
+    )
 
 
 def collect(outdir, metric: str | None = None) -> list[dict]:
@@ -120,9 +137,25 @@ def collect(outdir, metric: str | None = None) -> list[dict]:
             names = list(target["frames"][0]["metrics"]) if target["frames"] else []
             for m in names:
                 score = median_over_frames([fr["metrics"].get(m) for fr in target["frames"]])
-                rows.append({"method": doc["method"], "track": doc["name"], "target": target["name"], "metric": m, "score": score})
+                rows.append(
+                    {
+                        "method": doc["method"],
+                        "track": doc["name"],
+                        "target": target["name"],
+                        "metric": m,
+                        "score": score,
+                    }
+                )
             for m, v in (target.get("bss_eval_sources") or {}).items():
-                rows.append({"method": doc["method"], "track": doc["name"], "target": target["name"], "metric": f"mir_eval_{m}", "score": v})
+                rows.append(
+                    {
+                        "method": doc["method"],
+                        "track": doc["name"],
+                        "target": target["name"],
+                        "metric": f"mir_eval_{m}",
+                        "score": v,
+                    }
+                )
     return rows
 
 

@@ -144,7 +144,9 @@ def evaluate(
             for spec, path in todo:
                 ref_stems = _reference_stems(spec, track)
                 if not ref_stems:
-                    log(f"{spec.label}: no stem of {', '.join(spec.stems)} in track {track.name} ({', '.join(track.stems)}); skipped")
+                    log(
+                        f"{spec.label}: no stem of {', '.join(spec.stems)} in track {track.name} ({', '.join(track.stems)}); skipped"
+                    )
                     if bar is not None:
                         bar.update(1)
                     continue
@@ -154,13 +156,21 @@ def evaluate(
                 estimates = method.separate(mixture, sr)
                 seconds = time.perf_counter() - t0
                 estimates = {s: np.asarray(estimates[s], dtype=np.float32) for s in estimates if s in refs}
-                fields = {"track": track.name, "method": spec.label, "duration": duration, "offset": offset, "seconds": round(seconds, 3)}
+                fields = {
+                    "track": track.name,
+                    "method": spec.label,
+                    "duration": duration,
+                    "offset": offset,
+                    "seconds": round(seconds, 3),
+                }
                 if plots and spec.label not in plotted:
                     from .plots import track_figure
 
                     plotted.add(spec.label)
                     fig = outdir / "plots" / f"{report.safe_name(spec.label)}_{report.safe_name(track.name)}.png"
-                    files.append(str(track_figure(mixture, estimates, refs, sr, fig, title=f"{spec.label}: {track.name}")))
+                    files.append(
+                        str(track_figure(mixture, estimates, refs, sr, fig, title=f"{spec.label}: {track.name}"))
+                    )
                 if pool is None:
                     files.append(_score_and_write(path, refs, estimates, sr, metric, fields))
                     scored += 1

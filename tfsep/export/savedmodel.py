@@ -29,8 +29,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import OutputError
 from ..audio.spectral import masks_in_blocks
+from ..errors import OutputError
 from ..separation.plan import config_plan
 from .metadata import ExportError, metadata, model_kind
 

@@ -171,7 +171,9 @@ class RemoteSeparator:
         except KeyError as exc:
             raise ServingError(f"server answer lacks stem {exc}") from None
         if y.shape[1:] != segment.shape or not np.all(np.isfinite(y)):
-            raise ServingError(f"server answered stems of shape {y.shape[1:]} (non-finite or wrong) for a segment {segment.shape}")
+            raise ServingError(
+                f"server answered stems of shape {y.shape[1:]} (non-finite or wrong) for a segment {segment.shape}"
+            )
         return y
 
     def iter_separate(self, blocks: Iterable[np.ndarray], on_segment=None) -> Iterator[np.ndarray]:

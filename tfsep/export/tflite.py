@@ -228,7 +228,9 @@ def export_tflite(model, out, graph="core", quantize="none", frames=None, overwr
             "graph": graph,
             "quantize": quantize,
             "frames": frames,
-            "segment_samples": frames * model.config["frame_step"] if meta["kind"] == "spectrogram" else meta["segment"],
+            "segment_samples": frames * model.config["frame_step"]
+            if meta["kind"] == "spectrogram"
+            else meta["segment"],
             "ops": sorted(set(op_names(content))),
             **io_details(content),
         }

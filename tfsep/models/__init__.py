@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..config import validate
 from ..errors import ModelError
 
+
 def _builders() -> dict:
     """``model.type`` -> ``fn(config) -> keras.Model``; imported on first use (Keras is heavy)."""
     from .demucs import build_demucs

@@ -79,7 +79,9 @@ def build_demucs(config):
         feat = chans[-1] * (C if two_d else 1)
         h = layers.Reshape((-1, feat), name="lstm_flatten")(x) if two_d else x
         for n in range(p["lstm_layers"]):
-            h = layers.Bidirectional(layers.LSTM(chans[-1], return_sequences=True, seed=p["seed"] + n), name=f"lstm{n + 1}")(h)
+            h = layers.Bidirectional(
+                layers.LSTM(chans[-1], return_sequences=True, seed=p["seed"] + n), name=f"lstm{n + 1}"
+            )(h)
         h = layers.Dense(feat, kernel_initializer=init, name="lstm_linear")(h)
         x = layers.Reshape((-1, C, chans[-1]), name="lstm_unflatten")(h) if two_d else h
 

@@ -74,7 +74,9 @@ def enhanced_unet_branch(x, params, out_channels, prefix="", seed=0):
         h = rows
         for n in range(params["lstm_layers"]):
             h = layers.TimeDistributed(
-                layers.Bidirectional(layers.LSTM(units, return_sequences=True, seed=seed + n), name=f"{prefix}bottleneck_bilstm{n + 1}"),
+                layers.Bidirectional(
+                    layers.LSTM(units, return_sequences=True, seed=seed + n), name=f"{prefix}bottleneck_bilstm{n + 1}"
+                ),
                 name=f"{prefix}bottleneck_rows_bilstm{n + 1}",
             )(h)
         h = layers.Dense(filters[-1], kernel_initializer=init, name=f"{prefix}bottleneck_proj")(h)
@@ -84,7 +86,9 @@ def enhanced_unet_branch(x, params, out_channels, prefix="", seed=0):
     for j in range(1, depth + 1):
         skip = skips[depth - j]  # the input of encoder block depth-j+1 (the model input for j == depth)
         n_filters = filters[depth - 1 - j] if j < depth else max(filters[0] // 2, 4)
-        x = layers.Conv2DTranspose(n_filters, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}dec{j}_deconv")(x)
+        x = layers.Conv2DTranspose(
+            n_filters, k, strides=2, padding="same", kernel_initializer=init, name=f"{prefix}dec{j}_deconv"
+        )(x)
         x = layers.BatchNormalization(name=f"{prefix}dec{j}_norm")(x) if params["normalization"] != "none" else x
         x = layers.ReLU(name=f"{prefix}dec{j}_act")(x)
         if j <= params["dropout_layers"] and params["dropout"] > 0:

@@ -24,7 +24,12 @@ def unet_branch_1d(x, params, out_channels, prefix, seed, final_activation):
     x = layers.Reshape((-1, F * C), name=f"{prefix}frames")(x)
     x = encoder_decoder(x, params, prefix, init, layers.Conv1D, layers.Conv1DTranspose, params["conv_n_filters"][0])
     y = layers.Conv1D(
-        F * out_channels, 4, dilation_rate=2, padding="same", activation=final_activation,
-        kernel_initializer=init, name=f"{prefix}mask_conv",
+        F * out_channels,
+        4,
+        dilation_rate=2,
+        padding="same",
+        activation=final_activation,
+        kernel_initializer=init,
+        name=f"{prefix}mask_conv",
     )(x)
     return layers.Reshape((-1, F, out_channels), name=f"{prefix}bins")(y)

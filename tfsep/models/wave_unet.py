@@ -50,21 +50,31 @@ def build_wave_unet(config):
         x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_act")(x)
         skips.append(x)
         x = Decimate(name=f"down{i}_decimate")(x)
-    x = layers.Conv1D(nf * (depth + 1), p["filter_size"], padding="same", kernel_initializer=init, name="bottleneck_conv")(x)
+    x = layers.Conv1D(
+        nf * (depth + 1), p["filter_size"], padding="same", kernel_initializer=init, name="bottleneck_conv"
+    )(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="bottleneck_act")(x)
     for i in range(depth, 0, -1):
         x = LinearUpsample1D(name=f"up{i}_upsample")(x)
         skip = skips[i - 1]
         x = MatchShape(axes=(1,), name=f"up{i}_crop")([x, skip])
         x = layers.Concatenate(axis=-1, name=f"up{i}_skip")([x, skip])
-        x = layers.Conv1D(nf * i, p["merge_filter_size"], padding="same", kernel_initializer=init, name=f"up{i}_conv")(x)
+        x = layers.Conv1D(nf * i, p["merge_filter_size"], padding="same", kernel_initializer=init, name=f"up{i}_conv")(
+            x
+        )
         x = layers.LeakyReLU(negative_slope=0.2, name=f"up{i}_act")(x)
     x = layers.Concatenate(axis=-1, name="concat_mixture")([x, padded])
 
     difference = p["output_type"] == "difference"
     n_out = n_stems - 1 if difference else n_stems
     act = "tanh" if p["output_activation"] == "tanh" else None
-    y = layers.Conv1D(n_out * C, 1, activation=act, kernel_initializer=keras.initializers.GlorotUniform(seed=p["seed"]), name="output_conv")(x)
+    y = layers.Conv1D(
+        n_out * C,
+        1,
+        activation=act,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=p["seed"]),
+        name="output_conv",
+    )(x)
     y = CropToLength(axis=1, name="crop_output")([y, mix])
     y = layers.Reshape((-1, n_out, C), name="split_stems")(y)
     y = layers.Permute((2, 1, 3), name="stems_first" if difference else "stems")(y)

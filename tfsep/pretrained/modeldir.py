@@ -72,5 +72,7 @@ def load_model_dir(path) -> models.TfsepModel:
     try:
         model.load_weights(str(path / WEIGHTS_FILE))
     except Exception as exc:  # h5py/keras raise many types; all mean the same to a user
-        raise ModelError(f"{path / WEIGHTS_FILE}: cannot load weights into the model its config describes ({exc})") from None
+        raise ModelError(
+            f"{path / WEIGHTS_FILE}: cannot load weights into the model its config describes ({exc})"
+        ) from None
     return models.TfsepModel(model, config, str(path))

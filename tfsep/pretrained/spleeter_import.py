@@ -39,7 +39,9 @@ def variable_map(config: dict) -> dict:
     """tfsep (layer name, weight index) -> checkpoint variable name, for a Spleeter U-Net config."""
     params = config["model"]["params"]
     if config["model"]["type"] != "unet" or not params["unet_per_stem"]:
-        raise ModelError("Spleeter checkpoints hold one U-Net per stem: the config must use model.type 'unet' with unet_per_stem")
+        raise ModelError(
+            "Spleeter checkpoints hold one U-Net per stem: the config must use model.type 'unet' with unet_per_stem"
+        )
     depth = len(params["conv_n_filters"])
     mapping = {}
     for s, stem in enumerate(config["stems"]):
@@ -104,10 +106,14 @@ def load_checkpoint_into(model, config: dict, ckpt_dir) -> None:
         for w_idx, w in enumerate(weights):
             key = (layer.name, w_idx)
             if key not in mapping:
-                raise ModelError(f"Spleeter import: no checkpoint variable known for weight {w_idx} of layer {layer.name}")
+                raise ModelError(
+                    f"Spleeter import: no checkpoint variable known for weight {w_idx} of layer {layer.name}"
+                )
             var = mapping[key]
             if var not in shapes:
-                raise ModelError(f"{ckpt_dir}: checkpoint lacks variable {var} (for layer {layer.name}); is it a {config['name']} checkpoint?")
+                raise ModelError(
+                    f"{ckpt_dir}: checkpoint lacks variable {var} (for layer {layer.name}); is it a {config['name']} checkpoint?"
+                )
             if tuple(shapes[var]) != tuple(w.shape):
                 raise ModelError(
                     f"{ckpt_dir}: variable {var} has shape {tuple(shapes[var])}, layer {layer.name} expects {tuple(w.shape)}"
@@ -120,11 +126,14 @@ def load_checkpoint_into(model, config: dict, ckpt_dir) -> None:
         raise ModelError(f"Spleeter import: model layers not found for {sorted(missing)[:5]}")
     skipped = unused_in_graph(config)
     leftover = sorted(
-        v for v in shapes
+        v
+        for v in shapes
         if v not in used and v not in skipped and not v.startswith(_NON_MODEL_PREFIXES) and "/Adam" not in v
     )
     if leftover:
-        raise ModelError(f"{ckpt_dir}: checkpoint variables with no place in the {config['name']} model: {leftover[:8]}")
+        raise ModelError(
+            f"{ckpt_dir}: checkpoint variables with no place in the {config['name']} model: {leftover[:8]}"
+        )
 
 
 def import_spleeter_checkpoint(ckpt_dir, name: str, dest) -> Path:

@@ -15,4 +15,12 @@ from .overlap_add import overlap_add_stream
 from .plan import SegmentPlan, config_plan, crossfade_window, make_plan
 from .separator import Separator, select_stems
 
-__all__ = ["SegmentPlan", "Separator", "config_plan", "crossfade_window", "make_plan", "overlap_add_stream", "select_stems"]
+__all__ = [
+    "SegmentPlan",
+    "Separator",
+    "config_plan",
+    "crossfade_window",
+    "make_plan",
+    "overlap_add_stream",
+    "select_stems",
+]

@@ -50,7 +50,9 @@ class Separator:
             masked spectrograms of each segment (0: plain masking).
     """
 
-    def __init__(self, model=None, *, segment=None, overlap=None, batch_size=None, stems=None, progress=None, wiener_iterations=0):
+    def __init__(
+        self, model=None, *, segment=None, overlap=None, batch_size=None, stems=None, progress=None, wiener_iterations=0
+    ):
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 

@@ -57,7 +57,9 @@ def output_paths(input_path, output_dir, stems, template=DEFAULT_TEMPLATE, codec
         rel = template.format(stem=stem, **values)
         target = Path(os.path.normpath(root / rel))
         if os.path.isabs(rel) or (target != root and root not in target.parents) or target == root:
-            raise OutputError(f"filename template {template!r} gives {rel!r}, which is outside the output directory {root}")
+            raise OutputError(
+                f"filename template {template!r} gives {rel!r}, which is outside the output directory {root}"
+            )
         paths[stem] = target
     if len(set(paths.values())) != len(paths):
         raise OutputError(f"filename template {template!r} gives the same file for several stems: add {{stem}}")

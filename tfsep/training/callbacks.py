@@ -36,7 +36,12 @@ class ValidationTracker:
         self.lr_scale = tf.Variable(1.0, dtype=tf.float64, trainable=False, name="lr_scale")
 
     def variables(self) -> dict:
-        return {"best_sdr": self.best, "bad_validations": self.bad, "plateau_bad": self.plateau_bad, "lr_scale": self.lr_scale}
+        return {
+            "best_sdr": self.best,
+            "bad_validations": self.bad,
+            "plateau_bad": self.plateau_bad,
+            "lr_scale": self.lr_scale,
+        }
 
     def update(self, sdr: float) -> tuple[bool, bool]:
         """Record a validation SDR; returns (improved, stop)."""
@@ -48,7 +53,9 @@ class ValidationTracker:
         else:
             self.bad.assign_add(1)
             self.plateau_bad.assign_add(1)
-            if self.tr["lr_schedule"] == "plateau" and int(self.plateau_bad.numpy()) >= max(1, self.tr["lr_plateau_patience"]):
+            if self.tr["lr_schedule"] == "plateau" and int(self.plateau_bad.numpy()) >= max(
+                1, self.tr["lr_plateau_patience"]
+            ):
                 self.lr_scale.assign(float(self.lr_scale.numpy()) * self.tr["lr_plateau_factor"])
                 self.plateau_bad.assign(0)
         patience = self.tr["early_stopping_patience"]

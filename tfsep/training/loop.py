@@ -89,7 +89,7 @@ def _init_from(model, name: str, quiet: bool) -> int:
     from ..pretrained import load_model
 
     src = load_model(name, quiet=quiet).keras_model
-    src_layers = {l.name: l for l in src.layers if l.weights}
+    src_layers = {layer.name: layer for layer in src.layers if layer.weights}
     copied = 0
     for layer in model.layers:
         if not layer.weights or layer.name not in src_layers:
@@ -101,7 +101,9 @@ def _init_from(model, name: str, quiet: bool) -> int:
         layer.set_weights(w_src)
         copied += 1
     if not copied:
-        raise ModelError(f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)")
+        raise ModelError(
+            f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
+        )
     return copied
 
 
@@ -118,7 +120,9 @@ class Trainer:
         keep_worker_dirs: keep non-chief workers' outputs (``run_dir/.worker-<id>``).
     """
 
-    def __init__(self, config, run_dir, *, resume=False, max_steps=None, quiet=False, hooks=(), keep_worker_dirs=False, log=None):
+    def __init__(
+        self, config, run_dir, *, resume=False, max_steps=None, quiet=False, hooks=(), keep_worker_dirs=False, log=None
+    ):
         self.config = load_config(config)
         if max_steps is not None:
             if max_steps < 1:
@@ -141,12 +145,16 @@ class Trainer:
         ckpt = self.run_dir / CHECKPOINT_DIR
         has_ckpt = ckpt.is_dir() and any(ckpt.iterdir())
         if has_ckpt and not self.resume:
-            raise RunDirError(f"{self.run_dir}: already holds a training run; pass --resume to continue it or choose another directory")
+            raise RunDirError(
+                f"{self.run_dir}: already holds a training run; pass --resume to continue it or choose another directory"
+            )
         saved = self.run_dir / "config.json"
         if self.resume and saved.is_file():
             old = load_config(saved)
             if _model_section(old) != _model_section(self.config):
-                raise RunDirError(f"{self.run_dir}: was trained with another model/audio config; resume with the same config")
+                raise RunDirError(
+                    f"{self.run_dir}: was trained with another model/audio config; resume with the same config"
+                )
 
     def log(self, msg):
         if not self.quiet and self.is_chief:
@@ -157,8 +165,8 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from ..pretrained import build_model
         from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, validation_excerpts
+        from ..pretrained import build_model
         from .callbacks import Summaries, ValidationTracker, scheduled_lr
         from .tasks import make_task, stem_weights
 
@@ -201,7 +209,9 @@ class Trainer:
             step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         tracker = ValidationTracker(cfg)
         seed_states = [v for v in model.variables if "seed_generator_state" in v.path]
-        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var, seed_states=seed_states, **tracker.variables())
+        ckpt = tf.train.Checkpoint(
+            model=model, optimizer=optimizer, step=step_var, seed_states=seed_states, **tracker.variables()
+        )
         manager = tf.train.CheckpointManager(ckpt, str(out_dir / CHECKPOINT_DIR), max_to_keep=tr["keep_checkpoints"])
         restored = self.resume and manager.latest_checkpoint
         if restored:
@@ -217,16 +227,26 @@ class Trainer:
         # Data: decoded once; examples as a pure function of (seed, index).
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
         sampler = ExcerptSampler(cache, task.excerpt_length, cfg)
-        valid = validation_excerpts(self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"])
+        valid = validation_excerpts(
+            self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"]
+        )
 
         def dataset_fn(ctx):
             per_pipeline = G // ctx.num_input_pipelines
-            ds = make_dataset(sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"])
-            return ds.unbatch().batch(ctx.get_per_replica_batch_size(G), drop_remainder=True) if per_pipeline != ctx.get_per_replica_batch_size(G) else ds
+            ds = make_dataset(
+                sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"]
+            )
+            return (
+                ds.unbatch().batch(ctx.get_per_replica_batch_size(G), drop_remainder=True)
+                if per_pipeline != ctx.get_per_replica_batch_size(G)
+                else ds
+            )
 
         dist_ds = strategy.distribute_datasets_from_function(dataset_fn)
         weights = tf.constant(stem_weights(cfg))
-        stat_vars = [v for v in model.non_trainable_variables if "seed_generator" not in v.path and v.dtype.startswith("float")]
+        stat_vars = [
+            v for v in model.non_trainable_variables if "seed_generator" not in v.path and v.dtype.startswith("float")
+        ]
 
         @tf.function
         def train_step(batch):
@@ -284,6 +304,7 @@ class Trainer:
         bar = None
         old_handler = None
         if threading.current_thread() is threading.main_thread():
+
             def on_term(signum, frame):
                 raise KeyboardInterrupt
 
@@ -291,7 +312,14 @@ class Trainer:
         try:
             from tqdm import tqdm
 
-            bar = tqdm(total=max_steps, initial=start, unit="step", disable=self.quiet or not self.is_chief, dynamic_ncols=True, desc="train")
+            bar = tqdm(
+                total=max_steps,
+                initial=start,
+                unit="step",
+                disable=self.quiet or not self.is_chief,
+                dynamic_ncols=True,
+                desc="train",
+            )
             iterator = iter(dist_ds)
             step = start
             t_last, s_last = time.perf_counter(), step
@@ -300,7 +328,9 @@ class Trainer:
                 optimizer.learning_rate.assign(lr)
                 loss = float(train_step(next(iterator)))
                 if not np.isfinite(loss):
-                    raise TfsepError(f"training diverged at step {step + 1}: loss is {loss}; lower training.learning_rate")
+                    raise TfsepError(
+                        f"training diverged at step {step + 1}: loss is {loss}; lower training.learning_rate"
+                    )
                 step += 1
                 step_var.assign(step)
                 losses.append(loss)
@@ -310,18 +340,29 @@ class Trainer:
                     hook(step, loss)
                 if step % tr["log_every"] == 0 or step == max_steps:
                     now = time.perf_counter()
-                    summaries.scalars(step, {"train/loss": loss, "train/learning_rate": lr, "train/steps_per_second": (step - s_last) / max(now - t_last, 1e-9)})
+                    summaries.scalars(
+                        step,
+                        {
+                            "train/loss": loss,
+                            "train/learning_rate": lr,
+                            "train/steps_per_second": (step - s_last) / max(now - t_last, 1e-9),
+                        },
+                    )
                     t_last, s_last = now, step
                 stop = False
                 if step % tr["validate_every"] == 0 or step == max_steps:
                     mean, per_stem = validate(step)
                     improved, stop = tracker.update(mean)
-                    history.append({"step": step, "sdr": mean, "sdr_per_stem": per_stem, "train_loss": loss, "learning_rate": lr})
+                    history.append(
+                        {"step": step, "sdr": mean, "sdr_per_stem": per_stem, "train_loss": loss, "learning_rate": lr}
+                    )
                     _write_atomic(history_path, json.dumps(history, indent=1))
                     if improved:
                         _save_weights_atomic(model, out_dir / BEST_WEIGHTS)
-                    bar.write(f"step {step}: validation SDR {mean:.2f} dB ({', '.join(f'{s} {v:.2f}' for s, v in per_stem.items())})"
-                              + (" *" if improved else "")) if not self.quiet and self.is_chief else None
+                    bar.write(
+                        f"step {step}: validation SDR {mean:.2f} dB ({', '.join(f'{s} {v:.2f}' for s, v in per_stem.items())})"
+                        + (" *" if improved else "")
+                    ) if not self.quiet and self.is_chief else None
                     if stop:
                         stop_reason = "early_stopping"
                 if step % tr["checkpoint_every"] == 0 or stop:

@@ -14,10 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from ..audio.spectral import STFT, ExtendMask, InverseSTFT, magnitude
-from ..separation.spectral import SpectralSeparation
 from ..errors import ConfigError
+from ..separation.spectral import SpectralSeparation
 from . import losses
-
 
 
 def _frame_multiple(config) -> int:
@@ -39,7 +38,9 @@ class SpectrogramTask:
             mult = _frame_multiple(config)
             frames -= frames % mult
             if frames < mult:
-                raise ConfigError(f"training.excerpt_seconds ({tr['excerpt_seconds']}) is shorter than {mult} STFT frames")
+                raise ConfigError(
+                    f"training.excerpt_seconds ({tr['excerpt_seconds']}) is shorter than {mult} STFT frames"
+                )
         self.frames = frames
         # pad_end framing gives ceil(L / step) frames: L = frames * step gives exactly `frames`.
         self.excerpt_length = frames * step
