@@ -107,6 +107,24 @@ def _init_from(model, name: str, quiet: bool) -> int:
     return copied
 
 
+def _raise_keyboard_interrupt(signum, frame):
+    """SIGTERM handler: stop like Ctrl-C (checkpoint, then exit), as schedulers and ``kill`` expect."""
+    raise KeyboardInterrupt
+
+
+class _StepRate:
+    """Steps per second since the previous call (for the TensorBoard throughput scalar)."""
+
+    def __init__(self, step: int):
+        self.time, self.step = time.perf_counter(), step
+
+    def __call__(self, step: int) -> float:
+        now = time.perf_counter()
+        rate = (step - self.step) / max(now - self.time, 1e-9)
+        self.time, self.step = now, step
+        return rate
+
+
 class Trainer:
     """Train a model from a config into a run directory.
 
@@ -118,6 +136,11 @@ class Trainer:
         quiet: no progress bar or messages.
         hooks: callables ``hook(step, loss)`` run after every step (tests use them to interrupt).
         keep_worker_dirs: keep non-chief workers' outputs (``run_dir/.worker-<id>``).
+        log: where messages go (``log(msg)``; default nowhere), on the chief only.
+
+    :meth:`run` reads as the steps of a run: build the state (strategy, model, optimizer,
+    checkpoint), the datasets and the distributed step, then loop. Afterwards ``model``,
+    ``task``, ``sampler``, ``strategy`` and ``is_chief`` hold what was trained and where.
     """
 
     def __init__(
@@ -162,239 +185,326 @@ class Trainer:
 
     def run(self) -> dict:
         """Train; returns a summary (steps, best SDR, stopped reason)."""
+        self._build_state()
+        batches = self._build_datasets()
+        self.train_step = self._make_train_step()
+        self._open_logs()
+        stop_reason, losses = self._train_loop(batches)
+        final_step = int(self.step_var.numpy())
+        if stop_reason != "interrupted":
+            self._save_final(final_step)
+        if not self.is_chief and not self.keep_worker_dirs:
+            shutil.rmtree(self.out_dir, ignore_errors=True)
+        return {
+            "steps": final_step,
+            "stop_reason": stop_reason,
+            "best_sdr": float(self.tracker.best.numpy()) if self.history else None,
+            "last_loss": losses[-1] if losses else None,
+            "losses": losses,
+            "run_dir": str(self.run_dir),
+            "role": self.role,
+        }
+
+    # -- state: strategy, model, optimizer, checkpoint ---------------------------------------------
+
+    def _build_state(self) -> None:
+        """Strategy, model, optimizer, step and validation state; restored from the latest checkpoint on resume."""
+        import tensorflow as tf
+
+        from ..pretrained import build_model
+        from .callbacks import ValidationTracker
+        from .tasks import make_task
+
+        # The order matters for numerics: the seed is set before the model draws its initial weights.
+        mixed = self._start_strategy()
+        self.task = make_task(self.config)
+        self._prepare_out_dir()
+        with self.strategy.scope():
+            self.model = build_model(self.config)
+            self.optimizer = self._make_optimizer(mixed)
+            self.optimizer.build(self.model.trainable_variables)
+            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.tracker = ValidationTracker(self.config)
+        self._open_checkpoints()
+
+    def _start_strategy(self) -> bool:
+        """Choose the strategy and this worker's role, set precision and seeds; returns whether precision is mixed."""
         import keras
         import tensorflow as tf
 
-        from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, validation_excerpts
-        from ..pretrained import build_model
-        from .callbacks import Summaries, ValidationTracker, scheduled_lr
-        from .tasks import make_task, stem_weights
-
-        cfg, tr = self.config, self.tr
-        strategy = choose_strategy(tr["strategy"])
-        self.is_chief, role = _worker_role(strategy)
+        tr = self.tr
+        self.strategy = choose_strategy(tr["strategy"])
+        self.is_chief, self.role = _worker_role(self.strategy)
         gpus = tf.config.list_logical_devices("GPU")
         mixed = tr["mixed_precision"] != "off" and bool(gpus)
         if tr["mixed_precision"] == "on" and not gpus:
             self.log("mixed precision: no GPU, training in float32")
         keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
         keras.utils.set_random_seed(tr["random_seed"])
+        n_rep = self.strategy.num_replicas_in_sync
+        if tr["batch_size"] % n_rep:
+            raise ConfigError(f"training.batch_size ({tr['batch_size']}) must be a multiple of the {n_rep} replicas")
+        return mixed
 
-        n_rep = strategy.num_replicas_in_sync
-        G = tr["batch_size"]
-        if G % n_rep:
-            raise ConfigError(f"training.batch_size ({G}) must be a multiple of the {n_rep} replicas")
-        task = make_task(cfg)
-        max_steps = tr["train_max_steps"]
-
-        out_dir = self.run_dir if self.is_chief else self.run_dir / f".worker-{role}"
-        out_dir.mkdir(parents=True, exist_ok=True)
+    def _prepare_out_dir(self) -> None:
+        """The chief writes into the run directory, other workers into their own ``.worker-<role>``."""
+        self.out_dir = self.run_dir if self.is_chief else self.run_dir / f".worker-{self.role}"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.is_chief:
-            _write_atomic(self.run_dir / "config.json", json.dumps(cfg, indent=2) + "\n")
+            _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
 
-        with strategy.scope():
-            model = build_model(cfg)
-            opt_kwargs = {"learning_rate": tr["learning_rate"]}
-            if tr["clipnorm"]:
-                opt_kwargs["global_clipnorm"] = tr["clipnorm"]
-            if tr["optimizer"] == "adam":
-                optimizer = keras.optimizers.Adam(**opt_kwargs)
-            elif tr["optimizer"] == "adamw":
-                optimizer = keras.optimizers.AdamW(weight_decay=tr["weight_decay"], **opt_kwargs)
-            else:
-                optimizer = keras.optimizers.SGD(momentum=0.9, **opt_kwargs)
-            if mixed:
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            optimizer.build(model.trainable_variables)
-            step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        tracker = ValidationTracker(cfg)
-        seed_states = [v for v in model.variables if "seed_generator_state" in v.path]
+    def _make_optimizer(self, mixed: bool):
+        """The configured Keras optimizer (loss-scaled under mixed precision); call inside the strategy scope."""
+        import keras
+
+        tr = self.tr
+        opt_kwargs = {"learning_rate": tr["learning_rate"]}
+        if tr["clipnorm"]:
+            opt_kwargs["global_clipnorm"] = tr["clipnorm"]
+        if tr["optimizer"] == "adam":
+            optimizer = keras.optimizers.Adam(**opt_kwargs)
+        elif tr["optimizer"] == "adamw":
+            optimizer = keras.optimizers.AdamW(weight_decay=tr["weight_decay"], **opt_kwargs)
+        else:
+            optimizer = keras.optimizers.SGD(momentum=0.9, **opt_kwargs)
+        return keras.optimizers.LossScaleOptimizer(optimizer) if mixed else optimizer
+
+    def _open_checkpoints(self) -> None:
+        """Set up the checkpoint manager and restore the latest checkpoint on resume (else apply ``init_from``)."""
+        import tensorflow as tf
+
+        tr = self.tr
+        # Keras seed generators (dropout) are checkpointed too, so a resumed run draws the same masks.
+        seed_states = [v for v in self.model.variables if "seed_generator_state" in v.path]
         ckpt = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, step=step_var, seed_states=seed_states, **tracker.variables()
+            model=self.model,
+            optimizer=self.optimizer,
+            step=self.step_var,
+            seed_states=seed_states,
+            **self.tracker.variables(),
         )
-        manager = tf.train.CheckpointManager(ckpt, str(out_dir / CHECKPOINT_DIR), max_to_keep=tr["keep_checkpoints"])
-        restored = self.resume and manager.latest_checkpoint
-        if restored:
-            ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            self.log(f"resumed from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
+        self.manager = tf.train.CheckpointManager(
+            ckpt, str(self.out_dir / CHECKPOINT_DIR), max_to_keep=tr["keep_checkpoints"]
+        )
+        latest = self.manager.latest_checkpoint
+        self.restored = bool(self.resume and latest)
+        if self.restored:
+            ckpt.restore(latest).assert_existing_objects_matched()
+            self.log(f"resumed from {latest} at step {int(self.step_var.numpy())}")
         elif self.resume:
             self.log(f"{self.run_dir}: no checkpoint yet, starting from step 0")
-        if not restored and tr["init_from"]:
-            n = _init_from(model, tr["init_from"], self.quiet)
+        if not self.restored and tr["init_from"]:
+            n = _init_from(self.model, tr["init_from"], self.quiet)
             self.log(f"init_from {tr['init_from']}: {n} layers copied")
-        start = int(step_var.numpy())
+        self.start = int(self.step_var.numpy())
 
-        # Data: decoded once; examples as a pure function of (seed, index).
+    def save_checkpoint(self) -> None:
+        """Checkpoint model, optimizer, step (the data position) and validation state, numbered by the step."""
+        self.manager.save(checkpoint_number=int(self.step_var.numpy()))
+
+    # -- data and the distributed step -------------------------------------------------------------
+
+    def _build_datasets(self):
+        """Validation excerpts (``self.valid``) and the training batches from the checkpointed step on.
+
+        Returns:
+            the distributed training dataset: one global batch per step, split over the replicas.
+        """
+        from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, validation_excerpts
+
+        cfg, tr = self.config, self.tr
+        G, start, max_steps = tr["batch_size"], self.start, tr["train_max_steps"]
+        # Decoded once; examples are a pure function of (seed, index), so resuming needs only the step.
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
-        sampler = ExcerptSampler(cache, task.excerpt_length, cfg)
-        valid = validation_excerpts(
+        self.sampler = ExcerptSampler(cache, self.task.excerpt_length, cfg)
+        self.valid = validation_excerpts(
             self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"]
         )
 
         def dataset_fn(ctx):
             per_pipeline = G // ctx.num_input_pipelines
             ds = make_dataset(
-                sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"]
+                self.sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"]
             )
-            return (
-                ds.unbatch().batch(ctx.get_per_replica_batch_size(G), drop_remainder=True)
-                if per_pipeline != ctx.get_per_replica_batch_size(G)
-                else ds
-            )
+            per_replica = ctx.get_per_replica_batch_size(G)
+            # Several replicas per pipeline (Mirrored): re-batch the pipeline's share per replica.
+            return ds.unbatch().batch(per_replica, drop_remainder=True) if per_pipeline != per_replica else ds
 
-        dist_ds = strategy.distribute_datasets_from_function(dataset_fn)
-        weights = tf.constant(stem_weights(cfg))
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    def _make_train_step(self):
+        """Build the distributed step.
+
+        Returns:
+            a ``tf.function`` mapping a distributed batch to the global mean loss, after one optimizer update.
+        """
+        import tensorflow as tf
+
+        from .tasks import stem_weights
+
+        strategy, model, optimizer, task = self.strategy, self.model, self.optimizer, self.task
+        G, n_rep = self.tr["batch_size"], strategy.num_replicas_in_sync
+        weights = tf.constant(stem_weights(self.config))
         stat_vars = [
             v for v in model.non_trainable_variables if "seed_generator" not in v.path and v.dtype.startswith("float")
         ]
 
+        def replica_step(mixture, stems):
+            with tf.GradientTape() as tape:
+                per_example = task.loss(model, mixture, stems, weights, training=True)
+                # Averaged over the global batch: the optimizer's all-reduce sums the replicas' gradients.
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=G)
+                scaled = optimizer.scale_loss(loss)
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            if n_rep > 1:
+                # Batch-norm statistics are per replica (Keras makes them unaggregated):
+                # average them every step so every replica and worker holds the
+                # statistics of the global batch, and checkpoints agree.
+                ctx = tf.distribute.get_replica_context()
+                for v in stat_vars:
+                    v.assign(ctx.all_reduce(tf.distribute.ReduceOp.MEAN, tf.identity(v)))
+            return loss
+
         @tf.function
         def train_step(batch):
-            def step_fn(mixture, stems):
-                with tf.GradientTape() as tape:
-                    per_example = task.loss(model, mixture, stems, weights, training=True)
-                    loss = tf.nn.compute_average_loss(per_example, global_batch_size=G)
-                    scaled = optimizer.scale_loss(loss)
-                grads = tape.gradient(scaled, model.trainable_variables)
-                optimizer.apply_gradients(zip(grads, model.trainable_variables))
-                if n_rep > 1:
-                    # Batch-norm statistics are per replica (Keras makes them unaggregated):
-                    # average them every step so every replica and worker holds the
-                    # statistics of the global batch, and checkpoints agree.
-                    ctx = tf.distribute.get_replica_context()
-                    for v in stat_vars:
-                        v.assign(ctx.all_reduce(tf.distribute.ReduceOp.MEAN, tf.identity(v)))
-                return loss
-
-            per_replica = strategy.run(step_fn, args=batch)
+            per_replica = strategy.run(replica_step, args=batch)
             return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
-        self.model, self.task, self.sampler, self.strategy = model, task, sampler, strategy
-        summaries = Summaries(self.run_dir / "logs", self.is_chief, cfg["sample_rate"])
-        separate = task.separator(model)
-        history_path = out_dir / "history.json"
-        history = json.loads(history_path.read_text()) if restored and history_path.is_file() else []
-        history = [h for h in history if h["step"] <= start]  # steps after the checkpoint are redone
+        return train_step
 
-        def validate(step):
-            sdrs = {s: [] for s in cfg["stems"]}
-            from ..evaluation.metrics import global_sdr
+    # -- the loop ----------------------------------------------------------------------------------
 
-            for k, ex in enumerate(valid):
-                est = separate(tf.constant(ex["mixture"][None]))
-                est = np.asarray(est)[0]
-                for i, s in enumerate(cfg["stems"]):
-                    sdrs[s].append(global_sdr(ex[s], est[i]))
-                if k < tr["audio_summaries"]:
-                    for i, s in enumerate(cfg["stems"]):
-                        summaries.audio(step, f"validation/{ex['name']}/{s}", est[i])
-                    if not history:
-                        summaries.audio(step, f"validation/{ex['name']}/mixture", ex["mixture"])
-            per_stem = {s: float(np.mean(v)) for s, v in sdrs.items()}
-            mean = float(np.mean(list(per_stem.values())))
-            summaries.scalars(step, {"validation/sdr": mean, **{f"validation/sdr_{s}": v for s, v in per_stem.items()}})
-            return mean, per_stem
+    def _open_logs(self) -> None:
+        """TensorBoard summaries, the validation separator and the validation history up to the checkpoint."""
+        from .callbacks import Summaries
 
-        def save_checkpoint():
-            manager.save(checkpoint_number=int(step_var.numpy()))
+        self.summaries = Summaries(self.run_dir / "logs", self.is_chief, self.config["sample_rate"])
+        self.separate = self.task.separator(self.model)
+        self.history_path = self.out_dir / "history.json"
+        history = json.loads(self.history_path.read_text()) if self.restored and self.history_path.is_file() else []
+        self.history = [h for h in history if h["step"] <= self.start]  # steps after the checkpoint are redone
 
-        stop_reason = "max_steps"
-        interrupted = False
+    def _train_loop(self, batches) -> tuple[str, list[float]]:
+        """Run the steps; Ctrl-C or SIGTERM saves a checkpoint and ends the run as ``interrupted``.
+
+        Returns:
+            the stop reason (``max_steps``, ``early_stopping``, ``interrupted``) and the loss of every step run.
+        """
+        from tqdm import tqdm
+
         losses = []
         bar = None
         old_handler = None
         if threading.current_thread() is threading.main_thread():
-
-            def on_term(signum, frame):
-                raise KeyboardInterrupt
-
-            old_handler = signal.signal(signal.SIGTERM, on_term)
+            old_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
-            from tqdm import tqdm
-
             bar = tqdm(
-                total=max_steps,
-                initial=start,
+                total=self.tr["train_max_steps"],
+                initial=self.start,
                 unit="step",
                 disable=self.quiet or not self.is_chief,
                 dynamic_ncols=True,
                 desc="train",
             )
-            iterator = iter(dist_ds)
-            step = start
-            t_last, s_last = time.perf_counter(), step
-            while step < max_steps:
-                lr = scheduled_lr(cfg, step, float(tracker.lr_scale.numpy()))
-                optimizer.learning_rate.assign(lr)
-                loss = float(train_step(next(iterator)))
-                if not np.isfinite(loss):
-                    raise TfsepError(
-                        f"training diverged at step {step + 1}: loss is {loss}; lower training.learning_rate"
-                    )
-                step += 1
-                step_var.assign(step)
-                losses.append(loss)
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)
-                for hook in self.hooks:
-                    hook(step, loss)
-                if step % tr["log_every"] == 0 or step == max_steps:
-                    now = time.perf_counter()
-                    summaries.scalars(
-                        step,
-                        {
-                            "train/loss": loss,
-                            "train/learning_rate": lr,
-                            "train/steps_per_second": (step - s_last) / max(now - t_last, 1e-9),
-                        },
-                    )
-                    t_last, s_last = now, step
-                stop = False
-                if step % tr["validate_every"] == 0 or step == max_steps:
-                    mean, per_stem = validate(step)
-                    improved, stop = tracker.update(mean)
-                    history.append(
-                        {"step": step, "sdr": mean, "sdr_per_stem": per_stem, "train_loss": loss, "learning_rate": lr}
-                    )
-                    _write_atomic(history_path, json.dumps(history, indent=1))
-                    if improved:
-                        _save_weights_atomic(model, out_dir / BEST_WEIGHTS)
-                    bar.write(
-                        f"step {step}: validation SDR {mean:.2f} dB ({', '.join(f'{s} {v:.2f}' for s, v in per_stem.items())})"
-                        + (" *" if improved else "")
-                    ) if not self.quiet and self.is_chief else None
-                    if stop:
-                        stop_reason = "early_stopping"
-                if step % tr["checkpoint_every"] == 0 or stop:
-                    save_checkpoint()
-                if stop:
-                    break
-            summaries.flush()
+            stop_reason = self._run_steps(iter(batches), bar, losses)
+            self.summaries.flush()
         except KeyboardInterrupt:
-            interrupted = True
-            save_checkpoint()
+            self.save_checkpoint()
             stop_reason = "interrupted"
         finally:
             if bar is not None:
                 bar.close()
             if old_handler is not None:
                 signal.signal(signal.SIGTERM, old_handler)
-        final_step = int(step_var.numpy())
-        if not interrupted:
-            if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{final_step}"):
-                save_checkpoint()
-            self._write_model(model, out_dir)
-        if not self.is_chief and not self.keep_worker_dirs:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        return {
-            "steps": final_step,
-            "stop_reason": stop_reason,
-            "best_sdr": float(tracker.best.numpy()) if history else None,
-            "last_loss": losses[-1] if losses else None,
-            "losses": losses,
-            "run_dir": str(self.run_dir),
-            "role": role,
-        }
+        return stop_reason, losses
+
+    def _run_steps(self, iterator, bar, losses: list) -> str:
+        """Step from the checkpointed step to max_steps, logging, validating and checkpointing on schedule.
+
+        Returns:
+            ``max_steps`` or ``early_stopping``.
+        """
+        from .callbacks import scheduled_lr
+
+        tr, max_steps = self.tr, self.tr["train_max_steps"]
+        step = self.start
+        rate = _StepRate(step)
+        while step < max_steps:
+            lr = scheduled_lr(self.config, step, float(self.tracker.lr_scale.numpy()))
+            self.optimizer.learning_rate.assign(lr)
+            loss = float(self.train_step(next(iterator)))
+            if not np.isfinite(loss):
+                raise TfsepError(f"training diverged at step {step + 1}: loss is {loss}; lower training.learning_rate")
+            step += 1
+            self.step_var.assign(step)
+            losses.append(loss)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)
+            for hook in self.hooks:
+                hook(step, loss)
+            if step % tr["log_every"] == 0 or step == max_steps:
+                self.summaries.scalars(
+                    step, {"train/loss": loss, "train/learning_rate": lr, "train/steps_per_second": rate(step)}
+                )
+            stop = False
+            if step % tr["validate_every"] == 0 or step == max_steps:
+                stop = self._validate_and_track(step, loss, lr, bar)
+            if step % tr["checkpoint_every"] == 0 or stop:
+                self.save_checkpoint()
+            if stop:
+                return "early_stopping"
+        return "max_steps"
+
+    def _validate_and_track(self, step: int, loss: float, lr: float, bar) -> bool:
+        """Validate, update best/early-stopping/plateau state, history and best weights; returns whether to stop."""
+        mean, per_stem = self.validate(step)
+        improved, stop = self.tracker.update(mean)
+        self.history.append(
+            {"step": step, "sdr": mean, "sdr_per_stem": per_stem, "train_loss": loss, "learning_rate": lr}
+        )
+        _write_atomic(self.history_path, json.dumps(self.history, indent=1))
+        if improved:
+            _save_weights_atomic(self.model, self.out_dir / BEST_WEIGHTS)
+        if not self.quiet and self.is_chief:
+            per_stem_text = ", ".join(f"{s} {v:.2f}" for s, v in per_stem.items())
+            bar.write(f"step {step}: validation SDR {mean:.2f} dB ({per_stem_text})" + (" *" if improved else ""))
+        return stop
+
+    def validate(self, step: int) -> tuple[float, dict[str, float]]:
+        """Separate the validation excerpts and write SDR (and a few audio) summaries for ``step``.
+
+        Returns:
+            the mean SDR over stems and the SDR per stem (each averaged over excerpts), in dB.
+        """
+        import tensorflow as tf
+
+        from ..evaluation.metrics import global_sdr
+
+        stems = self.config["stems"]
+        sdrs = {s: [] for s in stems}
+        for k, ex in enumerate(self.valid):
+            est = np.asarray(self.separate(tf.constant(ex["mixture"][None])))[0]
+            for i, s in enumerate(stems):
+                sdrs[s].append(global_sdr(ex[s], est[i]))
+            if k < self.tr["audio_summaries"]:
+                for i, s in enumerate(stems):
+                    self.summaries.audio(step, f"validation/{ex['name']}/{s}", est[i])
+                if not self.history:  # the mixture does not change: once per run directory
+                    self.summaries.audio(step, f"validation/{ex['name']}/mixture", ex["mixture"])
+        per_stem = {s: float(np.mean(v)) for s, v in sdrs.items()}
+        mean = float(np.mean(list(per_stem.values())))
+        self.summaries.scalars(
+            step, {"validation/sdr": mean, **{f"validation/sdr_{s}": v for s, v in per_stem.items()}}
+        )
+        return mean, per_stem
+
+    def _save_final(self, final_step: int) -> None:
+        """Checkpoint the last step (unless just done) and turn the run directory into a model directory."""
+        latest = self.manager.latest_checkpoint
+        if latest is None or not latest.endswith(f"-{final_step}"):
+            self.save_checkpoint()
+        self._write_model(self.model, self.out_dir)
 
     def _write_model(self, model, out_dir: Path):
         """The run directory becomes a tfsep model directory: best validation weights (else the last)."""
