@@ -81,6 +81,150 @@ def _score_and_write(path, references, estimates, sample_rate, metric, doc_field
     return str(path)
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What every track of one ``evaluate`` call is scored with."""
+
+    outdir: Path
+    metric: str
+    duration: float | None
+    offset: float
+    plots: bool
+    log: object
+
+
+class _Scoring:
+    """Where scores are computed (here, or ``jobs`` spawned workers) and what came of them.
+
+    Counts scored and skipped runs, collects the files written, and moves the
+    progress bar (one step per method and track).
+    """
+
+    def __init__(self, jobs: int, bar=None):
+        self.jobs, self.bar = jobs, bar
+        self.pool = None
+        if jobs > 1:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        self.futures: list = []
+        self.scored = self.skipped = 0
+        self.files: list[str] = []
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def skip(self) -> None:
+        self.skipped += 1
+        self.tick()
+
+    def submit(self, path, references, estimates, sample_rate, metric, doc_fields) -> None:
+        """Score and write one track now (``jobs=1``) or in a worker, keeping at most ``2 * jobs`` in flight."""
+        args = (path, references, estimates, sample_rate, metric, doc_fields)
+        if self.pool is None:
+            self.files.append(_score_and_write(*args))
+            self.scored += 1
+        else:
+            self.futures.append(self.pool.submit(_score_and_write, *args))
+            self.drain(2 * self.jobs)
+        self.tick()
+
+    def drain(self, limit: int = 0) -> None:
+        """Wait for the oldest pending scores until at most ``limit`` remain."""
+        while len(self.futures) > limit:
+            self.files.append(self.futures.pop(0).result())
+            self.scored += 1
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _unscored(methods: list[MethodSpec], track, settings: _Settings, scoring: _Scoring) -> list:
+    """``[(spec, json path)]`` of the methods still to score on ``track``; the others count as skipped."""
+    todo = []
+    for spec in methods:
+        path = report.track_json_path(settings.outdir, spec.label, track.name)
+        if report.is_scored(path, settings.metric, settings.duration, settings.offset):
+            scoring.skip()
+        else:
+            todo.append((spec, path))
+    return todo
+
+
+def _separate(spec: MethodSpec, refs: dict, mixture, sample_rate: int) -> tuple[dict, float]:
+    """Run one method on the mixture: ``({stem: float32 estimate} for the reference stems, seconds)``."""
+    method = spec.method.for_track(refs, sample_rate) if spec.needs_references else spec.method
+    t0 = time.perf_counter()
+    estimates = method.separate(mixture, sample_rate)
+    seconds = time.perf_counter() - t0
+    return {s: np.asarray(estimates[s], dtype=np.float32) for s in estimates if s in refs}, seconds
+
+
+def _plot_track(spec: MethodSpec, track, mixture, estimates, refs, sample_rate, outdir: Path) -> str:
+    from .plots import track_figure
+
+    fig = outdir / "plots" / f"{report.safe_name(spec.label)}_{report.safe_name(track.name)}.png"
+    return str(track_figure(mixture, estimates, refs, sample_rate, fig, title=f"{spec.label}: {track.name}"))
+
+
+def _score_track(track, todo: list, settings: _Settings, scoring: _Scoring, plotted: set) -> None:
+    """Load ``track`` once, separate it with every method in ``todo`` and hand the results to scoring.
+
+    The first scored track of each method also gets a figure (``plotted``
+    holds the labels that have one).
+    """
+    wanted = sorted({s for spec, _ in todo for s in _reference_stems(spec, track)})
+    audio = track.load(wanted, offset=settings.offset, duration=settings.duration)
+    sr = track.sample_rate
+    mixture = audio["mixture"]
+    for spec, path in todo:
+        ref_stems = _reference_stems(spec, track)
+        if not ref_stems:
+            settings.log(
+                f"{spec.label}: no stem of {', '.join(spec.stems)} in track {track.name} ({', '.join(track.stems)}); skipped"
+            )
+            scoring.tick()
+            continue
+        refs = {s: audio[s] for s in ref_stems}
+        estimates, seconds = _separate(spec, refs, mixture, sr)
+        fields = {
+            "track": track.name,
+            "method": spec.label,
+            "duration": settings.duration,
+            "offset": settings.offset,
+            "seconds": round(seconds, 3),
+        }
+        if settings.plots and spec.label not in plotted:
+            plotted.add(spec.label)
+            scoring.files.append(_plot_track(spec, track, mixture, estimates, refs, sr, settings.outdir))
+        scoring.submit(path, refs, estimates, sr, settings.metric, fields)
+
+
+def _write_summary(methods: list[MethodSpec], settings: _Settings) -> tuple[list, str, list[str]]:
+    """Collect every track JSON of these methods into ``scores.csv``, ``results.md`` and the box plot.
+
+    Returns ``(rows, markdown, files written)``.
+    """
+    outdir = settings.outdir
+    labels = {m.label for m in methods}
+    rows = [r for r in report.collect(outdir, settings.metric) if r["method"] in labels]
+    report.write_csv(rows, outdir / "scores.csv")
+    md = report.markdown_table(rows)
+    (outdir / "results.md").write_text(md)
+    files = [str(outdir / "scores.csv"), str(outdir / "results.md")]
+    if settings.plots:
+        from .plots import boxplots
+
+        box = boxplots(rows, outdir / "plots" / "sdr_boxplot.png")
+        if box is not None:
+            files.append(str(box))
+    return rows, md, files
+
+
 def evaluate(
     methods: list[MethodSpec],
     tracks: list,
@@ -102,100 +246,23 @@ def evaluate(
         raise TfsepError(f"unknown metric {metric!r} (use {', '.join(METRIC_CHOICES)})")
     if jobs < 1:
         raise TfsepError(f"--jobs must be >= 1, got {jobs}")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    log = log or (lambda msg: None)
+    settings = _Settings(Path(outdir), metric, duration, offset, plots, log or (lambda msg: None))
+    settings.outdir.mkdir(parents=True, exist_ok=True)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(tracks) * len(methods), unit="run", desc="evaluate")
-    pool = None
-    if jobs > 1:
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-    futures, scored, skipped, files = [], 0, 0, []
-    plotted = set()
-
-    def drain(limit):
-        nonlocal scored
-        while len(futures) > limit:
-            files.append(futures.pop(0).result())
-            scored += 1
-
+    scoring = _Scoring(jobs, bar)
+    plotted: set = set()
     try:
         for track in tracks:
-            todo = []
-            for spec in methods:
-                path = report.track_json_path(outdir, spec.label, track.name)
-                if report.is_scored(path, metric, duration, offset):
-                    skipped += 1
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                todo.append((spec, path))
-            if not todo:
-                continue
-            wanted = sorted({s for spec, _ in todo for s in _reference_stems(spec, track)})
-            audio = track.load(wanted, offset=offset, duration=duration)
-            sr = track.sample_rate
-            mixture = audio["mixture"]
-            for spec, path in todo:
-                ref_stems = _reference_stems(spec, track)
-                if not ref_stems:
-                    log(
-                        f"{spec.label}: no stem of {', '.join(spec.stems)} in track {track.name} ({', '.join(track.stems)}); skipped"
-                    )
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                refs = {s: audio[s] for s in ref_stems}
-                method = spec.method.for_track(refs, sr) if spec.needs_references else spec.method
-                t0 = time.perf_counter()
-                estimates = method.separate(mixture, sr)
-                seconds = time.perf_counter() - t0
-                estimates = {s: np.asarray(estimates[s], dtype=np.float32) for s in estimates if s in refs}
-                fields = {
-                    "track": track.name,
-                    "method": spec.label,
-                    "duration": duration,
-                    "offset": offset,
-                    "seconds": round(seconds, 3),
-                }
-                if plots and spec.label not in plotted:
-                    from .plots import track_figure
-
-                    plotted.add(spec.label)
-                    fig = outdir / "plots" / f"{report.safe_name(spec.label)}_{report.safe_name(track.name)}.png"
-                    files.append(
-                        str(track_figure(mixture, estimates, refs, sr, fig, title=f"{spec.label}: {track.name}"))
-                    )
-                if pool is None:
-                    files.append(_score_and_write(path, refs, estimates, sr, metric, fields))
-                    scored += 1
-                else:
-                    futures.append(pool.submit(_score_and_write, path, refs, estimates, sr, metric, fields))
-                    drain(2 * jobs)
-                if bar is not None:
-                    bar.update(1)
-        drain(0)
+            todo = _unscored(methods, track, settings, scoring)
+            if todo:
+                _score_track(track, todo, settings, scoring, plotted)
+        scoring.drain(0)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if bar is not None:
-            bar.close()
-    rows = report.collect(outdir, metric)
-    labels = {m.label for m in methods}
-    rows = [r for r in rows if r["method"] in labels]
-    report.write_csv(rows, outdir / "scores.csv")
-    md = report.markdown_table(rows)
-    (outdir / "results.md").write_text(md)
-    files += [str(outdir / "scores.csv"), str(outdir / "results.md")]
-    if plots:
-        from .plots import boxplots
-
-        box = boxplots(rows, outdir / "plots" / "sdr_boxplot.png")
-        if box is not None:
-            files.append(str(box))
-    return {"scored": scored, "skipped": skipped, "rows": rows, "markdown": md, "files": files}
+        scoring.close()
+    rows, md, summary_files = _write_summary(methods, settings)
+    files = scoring.files + summary_files
+    return {"scored": scoring.scored, "skipped": scoring.skipped, "rows": rows, "markdown": md, "files": files}

