@@ -6,7 +6,10 @@ TensorFlow, no tfsep.  It reads ``MODEL.tflite`` and the ``MODEL.json`` that
 ``tfsep export --format tflite`` writes beside it, and reproduces
 ``tfsep separate`` step by step:
 
-1. segments of ``segment_samples`` samples start every ``hop`` samples
+1. the track gets ``padding`` zeros (the STFT's ``frame_length``) before its
+   first and after its last sample, so that its edges are seen by as many
+   STFT frames as the middle (they are cropped from the stems at the end);
+   segments of ``segment_samples`` samples start every ``hop`` samples
    (``hop = segment - overlap``); the last one is zero-padded;
 2. per segment (``core`` graph): STFT (frames start at sample 0, zero padding
    at the end, periodic Hann window, ``frame_length``/``frame_step``), the
@@ -14,6 +17,8 @@ TensorFlow, no tfsep.  It reads ``MODEL.tflite`` and the ``MODEL.json`` that
    ``(stems, T, F, C)`` out, extended to all bins (zeros or the mean over the
    ``F`` bins), multiplied with the complex STFT, inverse STFT with the dual
    window ``hann / sum of hann^2 over the overlapping frames``;
+   then, if ``residual`` names a stem, that stem becomes the segment minus
+   the other stems (the stems sum to the mixture);
    (``full`` graph): the model does all of that on the waveform segment;
 3. each segment's stems are weighted by the crossfade window (linear ramps of
    ``overlap`` samples, the first ``frame_length - frame_step`` samples nearly
@@ -122,6 +127,9 @@ class TFLiteSeparator:
             S, C = stems.shape[:2]
             y = istft(stems.reshape(S * C, *stems.shape[2:]), N, H, len(seg))
             out = y.reshape(S, C, -1).transpose(0, 2, 1)
+            if m.get("residual"):
+                r = self.stems.index(m["residual"])
+                out[r] = seg - (out.sum(axis=0) - out[r])
         self.latencies.append(time.perf_counter() - t0)
         return out
 
@@ -132,18 +140,19 @@ class TFLiteSeparator:
             x = x[:, None]
         if x.shape[1] != self.channels:
             x = np.repeat(x.mean(axis=1, keepdims=True), self.channels, axis=1)
-        L, S, H = len(x), self.segment, self.hop
+        pad = self.meta.get("padding", 0)
+        L, S, H = len(x) + 2 * pad, self.segment, self.hop
         n = 1 + max(0, -(-(L - S) // H))
         total = (n - 1) * H + S
         padded = np.zeros((total, self.channels), np.float32)
-        padded[:L] = x
+        padded[pad : pad + len(x)] = x
         acc = np.zeros((len(self.stems), total, self.channels), np.float32)
         wsum = np.zeros(total, np.float32)
         for k in range(n):
             a = k * H
             acc[:, a : a + S] += self.separate_segment(padded[a : a + S]) * self.window[None, :, None]
             wsum[a : a + S] += self.window
-        out = acc[:, :L] / wsum[None, :L, None]
+        out = acc[:, pad : L - pad] / wsum[None, pad : L - pad, None]
         return {stem: out[i] for i, stem in enumerate(self.stems)}
 
 

@@ -24,3 +24,26 @@ def sdr(ref, est):
     from tfsep.evaluation.metrics import global_sdr
 
     return global_sdr(ref, est)
+
+
+def with_export_residual(model, stems, mixture):
+    """Stems ``(S, L, C)`` of one segment as an export gives them: its residual stem is the mixture minus the others."""
+    import tensorflow as tf
+
+    from tfsep.export.metadata import inference_options, with_residual
+
+    _, residual = inference_options(model)
+    index = None if residual is None else model.config["stems"].index(residual)
+    return with_residual(tf.constant(stems), tf.constant(mixture), index).numpy()
+
+
+def segment_reference(model, segment):
+    """What the Separator computes for one whole segment with the export's options (no Wiener, no TTA)."""
+    import tensorflow as tf
+
+    from tfsep.export.metadata import inference_options
+    from tfsep.separation.spectral import SpectralSeparation
+
+    cfg, _ = inference_options(model)
+    stems = SpectralSeparation(model.keras_model, cfg)(tf.constant(segment[None]))[0].numpy()
+    return with_export_residual(model, stems, segment)

@@ -150,14 +150,15 @@ def test_bit_depth(tiny_model_dir, music_wav, out):
 def test_clip_rescale_keeps_peak_at_most_one_with_one_gain(tiny_model_dir, tmp_path, out):
     loud = write_wav(tmp_path / "loud.wav", noise(20000, amp=1.5))  # float WAV beyond full scale
     assert_ok(run([loud, "-o", out / "none", "--clip", "none", "--bit-depth", "32"], tiny_model_dir))
-    assert_ok(run([loud, "-o", out / "rescale", "--clip", "rescale", "--bit-depth", "32"], tiny_model_dir))
+    # Integer output must be rescaled; 32-bit float keeps the gain (tests/test_inference_options.py).
+    assert_ok(run([loud, "-o", out / "rescale", "--clip", "rescale", "--bit-depth", "24"], tiny_model_dir))
     raw = {s: sf.read(str(out / "none" / "loud" / f"{s}.wav"), dtype="float32")[0] for s in STEMS}
     scaled = {s: sf.read(str(out / "rescale" / "loud" / f"{s}.wav"), dtype="float32")[0] for s in STEMS}
     peak = max(np.abs(x).max() for x in raw.values())
     assert peak > 1.0  # otherwise this test would prove nothing
     assert max(np.abs(x).max() for x in scaled.values()) <= 1.0
     for s in STEMS:  # one gain for every stem keeps their sum the (scaled) mixture
-        np.testing.assert_allclose(scaled[s], raw[s] / peak, atol=1e-6)
+        np.testing.assert_allclose(scaled[s], raw[s] / peak, atol=1e-6 + 2**-23)
 
 
 def test_existing_outputs_are_refused_without_overwrite(tiny_model_dir, music_wav, out):
@@ -204,9 +205,9 @@ def test_other_sample_rates(tiny_model_dir, tmp_path, out, rate, channels):
     assert_ok(run([path, "-o", out], tiny_model_dir))
     for stem in STEMS:
         info = sf.info(str(out / "odd" / f"{stem}.wav"))
-        # Stems come at the model's rate and channels, as long as the input.
-        assert info.samplerate == SR and info.channels == 2
-        assert info.frames == SR // 2
+        # Stems come at the input's rate and channels, as long as the input (the model runs at 44.1 kHz inside).
+        assert info.samplerate == rate and info.channels == channels
+        assert info.frames == rate // 2
 
 
 def test_six_channels_are_downmixed_with_a_warning(tiny_model_dir, tmp_path, out):

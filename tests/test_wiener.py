@@ -84,12 +84,36 @@ def test_separator_with_wiener_on_tiny_model(tiny_model):
     from tfsep.separation import Separator
 
     x = noise(3 * SR // 2, seed=4)
-    plain = Separator(tiny_model).separate(x, SR)
+    plain = Separator(tiny_model, wiener_iterations=0).separate(x, SR)
     filtered = Separator(tiny_model, wiener_iterations=1).separate(x, SR)
     assert list(filtered) == list(plain)
     for s in plain:
         assert filtered[s].shape == x.shape and np.all(np.isfinite(filtered[s]))
     assert not np.allclose(filtered["vocals"], plain["vocals"])
+
+
+def test_stereo_fast_path_equals_the_general_em():
+    """The separation's stereo EM (channels first, one covariance per call) is the general EM on one window."""
+    import tensorflow as tf
+
+    from tfsep.audio.wiener import expectation_maximization, fused_stereo_segment_em, stereo_segment_em
+
+    rng = np.random.default_rng(5)
+    x = tf.complex(*(rng.standard_normal((2, 2, 2, 40, 33)).astype(np.float32) * 3))  # (B, C, T, F)
+    masks = rng.uniform(size=(2, 3, 2, 40, 33)).astype(np.float32)  # (B, S, C, T, F)
+    y = tf.cast(masks, tf.complex64) * x[:, None]
+    for iterations in (1, 2):
+        fast = stereo_segment_em(y, x, iterations).numpy()
+        # The general form is channels last: (B, S, T, F, C); loudness scaling as the fast path does it.
+        scale = max(1.0, float(tf.reduce_max(tf.abs(x[:1]))) / 10.0)
+        general = expectation_maximization(
+            tf.transpose(y[:1], [0, 1, 3, 4, 2]) / scale, tf.transpose(x[:1], [0, 2, 3, 1]) / scale, iterations
+        )
+        general = np.transpose(general.numpy(), [0, 1, 4, 2, 3]) * scale
+        np.testing.assert_allclose(fast[:1], general, rtol=1e-3, atol=1e-4 * np.abs(general).max())
+        np.testing.assert_allclose(fused_stereo_segment_em(y, x, iterations).numpy(), fast, rtol=1e-3, atol=1e-4)
+        # Each batch item is filtered on its own: a segment's result does not depend on its neighbours.
+        np.testing.assert_allclose(stereo_segment_em(y[1:], x[1:], iterations).numpy(), fast[1:], rtol=1e-5, atol=1e-6)
 
 
 def test_negative_iterations_rejected(tiny_model):
@@ -149,7 +173,7 @@ def test_wiener_on_pretrained_2stems_keeps_sdr(pretrained_2stems, falcon_stems):
         "accompaniment": falcon_stems["drums"] + falcon_stems["bass"] + falcon_stems["other"],
     }
     mixture = refs["vocals"] + refs["accompaniment"]
-    plain = Separator(pretrained_2stems).separate(mixture, SR)
+    plain = Separator(pretrained_2stems, wiener_iterations=0).separate(mixture, SR)
     filtered = Separator(pretrained_2stems, wiener_iterations=1).separate(mixture, SR)
     mean_plain = np.mean([global_sdr(refs[s], plain[s]) for s in refs])
     mean_wiener = np.mean([global_sdr(refs[s], filtered[s]) for s in refs])

@@ -140,7 +140,8 @@ def audio_info(path):
 # -------------------------------------------------------------------- reader
 
 
-def _out_frames(n, rate_in, rate_out):
+def output_frames(n, rate_in, rate_out):
+    """Samples that ``n`` samples at ``rate_in`` become at ``rate_out`` (what soxr gives, rounded)."""
     return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
 
 
@@ -192,6 +193,7 @@ class AudioReader:
         self._proc = None
         self._file = None
         self._closed = False
+        self.frames_read = None  # source frames decoded, once blocks() has run to the end
         n = None
         if info.frames is not None:
             n = max(0, info.frames - self._start)
@@ -214,7 +216,7 @@ class AudioReader:
             # libsndfile sizes a truncated WAV by what is left of it; its header knows better.
             full = max(0, declared - self._start)
             self._expected = full if self._limit is None else min(full, self._limit)
-        self.frames = None if n is None else _out_frames(n, self.source_sample_rate, self.sample_rate)
+        self.frames = None if n is None else output_frames(n, self.source_sample_rate, self.sample_rate)
         if self.source_channels > 2 and self.channels < self.source_channels:
             warnings.warn(
                 f"{path}: {self.source_channels} channels downmixed to {self.channels} "
@@ -370,6 +372,7 @@ class AudioReader:
                     f"{self.path}: contains no audio samples" + (" after the requested offset" if self._start else "")
                 )
             self._check_complete(seen)
+            self.frames_read = seen
             if stream is not None:
                 pending.append(stream.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
             tail = np.concatenate(pending) if pending else np.zeros((0, self.channels), np.float32)

@@ -12,15 +12,18 @@ number of frames (``ceil(samples / frame_step)`` frames), the window is a
 periodic Hann window, and the inverse uses the overlap-add dual window (for
 Hann at 75% overlap that is Spleeter's ``hann * 2/3`` compensation).  The
 first and last ``frame_length - frame_step`` samples of a segment are seen by
-fewer frames; the Separator's overlapping segments keep every join away from
-them, and only the very start and end of a track are affected, as in
-Spleeter.
+fewer frames: the Separator's overlapping segments keep every join away from
+them, and its plan pads a track with ``frame_length`` zeros at both ends so
+that its first and last samples are not faded either (Spleeter >= 2 pads the
+start the same way; its stored 1.x graph does not).
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from ..config import MASK_EXTENSIONS
 
 
 def hann_window(frame_length, dtype=tf.float32):
@@ -79,9 +82,6 @@ class InverseSTFT(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "frame_length": self.frame_length, "frame_step": self.frame_step}
-
-
-MASK_EXTENSIONS = ("zeros", "average")
 
 
 @keras.saving.register_keras_serializable(package="tfsep")

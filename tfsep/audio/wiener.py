@@ -23,6 +23,8 @@ channels)``.
 
 from __future__ import annotations
 
+import functools
+
 import tensorflow as tf
 
 DEFAULT_WINDOW = 300  # frames; Open-Unmix's wiener_win_len
@@ -152,3 +154,60 @@ def wiener(
         masks = tf.pow(tf.maximum(masks, 0.0), 1.0 / mask_exponent)
     y = tf.cast(masks, spec.dtype) * spec[:, None]
     return wiener_from_estimates(y, spec, iterations, window, scale_factor, eps)
+
+
+def stereo_segment_em(y, x, iterations: int, scale_factor: float = 10.0):
+    """The same EM for stereo, channels first, one covariance window per call: the separation fast path.
+
+    Written on the 2x2 components: the mixture is whitened once per
+    iteration (``z = Cxx^-1 x``) instead of forming the ``(S, T, F, 2, 2)``
+    gain tensor, and the spatial covariances are estimated over all frames
+    of the call (one segment) instead of ``DEFAULT_WINDOW``-frame windows.
+    Same maths otherwise (float32 eps, sqrt(eps) I regularisation, Open-Unmix's
+    loudness scaling); about half the time of :func:`wiener` on a segment.
+
+    Args:
+        y: complex source estimates ``(batch, sources, 2, frames, bins)``.
+        x: complex mixture ``(batch, 2, frames, bins)``.
+        iterations: EM iterations (>= 1).
+    Returns:
+        Complex source estimates, the shape of ``y``.
+    """
+    eps = float(tf.experimental.numpy.finfo(tf.float32.as_numpy_dtype).eps)
+    reg = eps**0.5
+    # Per batch item: a segment's result must not depend on the segments batched with it.
+    scale = tf.cast(tf.maximum(1.0, tf.reduce_max(tf.abs(x), axis=[1, 2, 3], keepdims=True) / scale_factor), y.dtype)
+    x, y = x / scale, y / scale[:, None]
+    x0, x1 = x[:, 0][:, None], x[:, 1][:, None]  # (B, 1, T, F)
+    y0, y1 = y[:, :, 0], y[:, :, 1]  # (B, S, T, F)
+
+    def over_frames(a):
+        return tf.reduce_sum(a, axis=-2, keepdims=True)
+
+    for _ in range(iterations):
+        p0 = tf.math.real(y0) ** 2 + tf.math.imag(y0) ** 2
+        p1 = tf.math.real(y1) ** 2 + tf.math.imag(y1) ** 2
+        v = 0.5 * (p0 + p1)  # power spectral density per source
+        w = over_frames(v) + eps
+        r00, r11 = over_frames(p0) / w, over_frames(p1) / w  # spatial covariance per source and bin
+        r01 = over_frames(y0 * tf.math.conj(y1)) / tf.cast(w, y.dtype)
+        c00 = tf.reduce_sum(v * r00, axis=1, keepdims=True) + reg  # mixture covariance
+        c11 = tf.reduce_sum(v * r11, axis=1, keepdims=True) + reg
+        c01 = tf.reduce_sum(tf.cast(v, y.dtype) * r01, axis=1, keepdims=True)
+        inv_det = tf.cast(1.0 / (c00 * c11 - (tf.math.real(c01) ** 2 + tf.math.imag(c01) ** 2)), y.dtype)
+        z0 = (tf.cast(c11, y.dtype) * x0 - c01 * x1) * inv_det
+        z1 = (tf.cast(c00, y.dtype) * x1 - tf.math.conj(c01) * x0) * inv_det
+        vc = tf.cast(v, y.dtype)
+        y0 = vc * (tf.cast(r00, y.dtype) * z0 + r01 * z1)
+        y1 = vc * (tf.math.conj(r01) * z0 + tf.cast(r11, y.dtype) * z1)
+    return tf.stack([y0, y1], axis=2) * scale[:, None]
+
+
+@functools.lru_cache(maxsize=8)
+def _fused_em(iterations: int):
+    return tf.function(lambda y, x: stereo_segment_em(y, x, iterations), jit_compile=True)
+
+
+def fused_stereo_segment_em(y, x, iterations: int):
+    """:func:`stereo_segment_em` compiled with XLA: its ~30 elementwise complex ops fused (a third of the time)."""
+    return _fused_em(int(iterations))(y, x)

@@ -16,6 +16,11 @@ def error(message: str) -> None:
     click.echo(f"tfsep: error: {message}", err=True)
 
 
+def note_line(message: str) -> None:
+    """Print ``tfsep: note: message`` on stderr: something the user should know, not a failure."""
+    click.echo(f"tfsep: note: {message}", err=True)
+
+
 def fail(message: str, code: int = EXIT_FAILED):
     """Print the one-line error and exit with ``code``."""
     error(message)

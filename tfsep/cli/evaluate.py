@@ -7,6 +7,7 @@ import json
 import click
 
 from ..errors import TfsepError
+from ..separation.presets import QUALITIES
 from .common import fail
 
 
@@ -78,11 +79,16 @@ def _parse_params(values) -> dict:
     help="Score only this many seconds of each track.",
 )
 @click.option(
+    "--quality",
+    type=click.Choice(list(QUALITIES)),
+    default=None,
+    help="Models separate with this preset of tfsep separate (default: its default).",
+)
+@click.option(
     "--wiener",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Multichannel Wiener EM iterations for models.",
+    default=None,
+    help="Multichannel Wiener EM iterations for models (default: the preset's).",
 )
 @click.option(
     "-p",
@@ -105,6 +111,7 @@ def evaluate(
     jobs,
     offset,
     duration,
+    quality,
     wiener,
     params,
     no_plots,
@@ -134,7 +141,7 @@ def evaluate(
                 raise TfsepError(f"no track matches {', '.join(track_names)}")
         from ..baselines import is_baseline
 
-        specs = [resolve_method(m, wiener, **(baseline_params if is_baseline(m) else {})) for m in methods]
+        specs = [resolve_method(m, wiener, quality, **(baseline_params if is_baseline(m) else {})) for m in methods]
         result = run_evaluation(
             specs,
             tracks,

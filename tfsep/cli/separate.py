@@ -7,8 +7,10 @@ import sys
 
 import click
 
+from ..config import MASK_EXTENSIONS
 from ..errors import TfsepError
-from .common import EXIT_FAILED, error, fail
+from ..separation.presets import DEFAULT_QUALITY, QUALITIES
+from .common import EXIT_FAILED, error, fail, note_line
 
 
 def _parse_stems(value):
@@ -70,11 +72,46 @@ def _parse_stems(value):
 @click.option("--batch-size", type=int, default=None, help="Segments per model call.")
 @click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
 @click.option(
+    "--quality",
+    type=click.Choice(list(QUALITIES)),
+    default=DEFAULT_QUALITY,
+    show_default=True,
+    help="Preset of the five options below (README: what each costs and gains).",
+)
+@click.option(
+    "--mask-extension",
+    type=click.Choice(list(MASK_EXTENSIONS)),
+    default=None,
+    help="Above the bins a model sees (11 kHz for Spleeter's): zeros (Spleeter's output) or average (full band).",
+)
+@click.option(
+    "--residual",
+    default=None,
+    metavar="STEM|auto|none",
+    help="Make STEM the mixture minus the other stems, so that the stems sum to the mixture.",
+)
+@click.option(
     "--wiener",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
+    default=None,
     help="Multichannel Wiener filter EM iterations on the model's masks (0: off).",
+)
+@click.option(
+    "--shifts",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Also separate N delayed copies of each segment and average (test-time augmentation).",
+)
+@click.option(
+    "--channel-swap/--no-channel-swap",
+    default=None,
+    help="Also separate with left and right swapped and average (stereo models).",
+)
+@click.option(
+    "--sample-rate",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Write the stems at this rate (default: the input's rate, sample-aligned with it).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (default: refuse).")
@@ -101,7 +138,13 @@ def separate(
     quiet,
     server=None,
     model_name=None,
-    wiener=0,
+    quality=DEFAULT_QUALITY,
+    mask_extension=None,
+    residual=None,
+    wiener=None,
+    shifts=None,
+    channel_swap=None,
+    sample_rate=None,
 ):
     """Separate audio files into stems.
 
@@ -126,11 +169,16 @@ def separate(
 
             sep = Separator(
                 model,
+                quality=quality,
                 segment=segment,
                 overlap=overlap,
                 batch_size=batch_size,
                 stems=stem_list,
                 wiener_iterations=wiener,
+                mask_extension=mask_extension,
+                residual=residual,
+                shifts=shifts,
+                channel_swap=channel_swap,
             )
     except TfsepError as exc:
         fail(str(exc))
@@ -150,9 +198,12 @@ def separate(
                 duration=duration,
                 overwrite=overwrite,
                 progress=not quiet and not as_json,
+                sample_rate=sample_rate,
             )
             summary["status"] = "ok"
             results.append(summary)
+            for note in summary.get("notes", []):
+                note_line(f"{path}: {note}")
             if not quiet and not as_json:
                 click.echo(
                     f"{path}: {summary['duration']:.1f} s separated in {summary['seconds']:.1f} s "

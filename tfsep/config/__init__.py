@@ -8,6 +8,22 @@
 Pure Python: nothing here imports TensorFlow.
 """
 
-from .loader import CONFIG_DIR, builtin_config_names, from_spleeter, load_config, segment_samples, validate
+from .loader import (
+    CONFIG_DIR,
+    MASK_EXTENSIONS,
+    builtin_config_names,
+    from_spleeter,
+    load_config,
+    segment_samples,
+    validate,
+)
 
-__all__ = ["CONFIG_DIR", "builtin_config_names", "from_spleeter", "load_config", "segment_samples", "validate"]
+__all__ = [
+    "CONFIG_DIR",
+    "MASK_EXTENSIONS",
+    "builtin_config_names",
+    "from_spleeter",
+    "load_config",
+    "segment_samples",
+    "validate",
+]

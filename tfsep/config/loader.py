@@ -25,6 +25,9 @@ from .schema import NUMBER, REQUIRED, check_section, fail
 # The packaged configs (tfsep/configs, a link to the repository's configs/).
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
+# What spectrogram models put in the bins above F: silence (Spleeter) or each frame's mean mask.
+MASK_EXTENSIONS = ("zeros", "average")
+
 TOP_LEVEL = {
     "name": (str, "unnamed"),
     "description": (str, ""),
@@ -203,8 +206,8 @@ def validate(raw: dict, source: str = "<config>") -> dict:
     n_bins = cfg["frame_length"] // 2 + 1
     if cfg["F"] > n_bins:
         fail(source, "F", f"({cfg['F']}) must not exceed frame_length // 2 + 1 = {n_bins}")
-    if cfg["mask_extension"] not in ("zeros", "average"):
-        fail(source, "mask_extension", f"must be 'zeros' or 'average', got {cfg['mask_extension']!r}")
+    if cfg["mask_extension"] not in MASK_EXTENSIONS:
+        fail(source, "mask_extension", f"must be one of {', '.join(MASK_EXTENSIONS)}, got {cfg['mask_extension']!r}")
     if cfg["separation_exponent"] <= 0:
         fail(source, "separation_exponent", "must be positive")
 

@@ -35,18 +35,24 @@ class MethodSpec:
     stems: list = field(default_factory=list)
 
 
-def resolve_method(name: str, wiener_iterations: int = 0, **params) -> MethodSpec:
-    """A baseline/oracle name, a pretrained model name or a model directory -> ``MethodSpec``."""
+def resolve_method(name: str, wiener_iterations: int | None = None, quality: str | None = None, **params) -> MethodSpec:
+    """A baseline/oracle name, a pretrained model name or a model directory -> ``MethodSpec``.
+
+    Models separate with the ``quality`` preset (default: ``tfsep separate``'s);
+    ``wiener_iterations`` overrides its Wiener iterations.
+    """
     from ..baselines import get_method, is_baseline
 
     if is_baseline(name):
         method = get_method(name, **params)
         return MethodSpec(method.name, method, bool(getattr(method, "needs_references", False)), list(method.stems))
-    from ..separator import Separator
+    from ..separation import Separator
 
-    sep = Separator(name, wiener_iterations=wiener_iterations)
+    sep = Separator(name, quality=quality, wiener_iterations=wiener_iterations)
     label = Path(name).name if os.sep in str(name) or Path(str(name)).exists() else str(name)
-    if wiener_iterations:
+    if quality:
+        label += f"+{quality}"
+    if wiener_iterations is not None:
         label += f"+wiener{wiener_iterations}"
     return MethodSpec(label, sep, False, list(sep.stems))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..separation.plan import config_plan
+from ..separation.presets import preset, residual_stem
 
 
 class ExportError(ModelError):
@@ -20,9 +21,38 @@ def model_kind(model) -> str:
     raise ExportError(f"model {model.config['name']}: cannot export a model with input shape {tuple(shape)}")
 
 
-def metadata(model) -> dict:
-    """What a client needs to run an exported model: rates, STFT, stems, segmenting."""
+def inference_options(model) -> tuple[dict, str | None]:
+    """``(config, residual stem)`` an export computes with: ``tfsep separate``'s default preset.
+
+    Exports bake in what needs no extra model calls (mask extension above
+    ``F``, the residual stem); Wiener filtering and test-time augmentation
+    stay on the host's side.
+    """
+    options = preset(None)
     cfg = model.config
+    if model_kind(model) == "spectrogram":
+        cfg = dict(cfg, mask_extension=options["mask_extension"])
+    return cfg, residual_stem(options["residual"], cfg["stems"])
+
+
+def with_residual(stems, mixture, residual_index):
+    """Stems ``(..., S, L, C)`` with stem ``residual_index`` replaced by ``mixture (..., L, C)`` minus the others."""
+    import tensorflow as tf
+
+    if residual_index is None:
+        return stems
+    others = tf.reduce_sum(stems, axis=-3) - stems[..., residual_index, :, :]
+    parts = [
+        stems[..., :residual_index, :, :],
+        (mixture - others)[..., None, :, :],
+        stems[..., residual_index + 1 :, :, :],
+    ]
+    return tf.concat(parts, axis=-3)
+
+
+def metadata(model) -> dict:
+    """What a client needs to run an exported model: rates, STFT, stems, segmenting, the options baked in."""
+    cfg, residual = inference_options(model)
     plan = config_plan(cfg)
     return {
         "name": cfg["name"],
@@ -40,4 +70,6 @@ def metadata(model) -> dict:
         "segment": plan.segment,
         "overlap": plan.overlap,
         "crossfade_edge": plan.edge,
+        "padding": plan.padding,
+        "residual": residual,
     }

@@ -32,7 +32,7 @@ from pathlib import Path
 from ..audio.spectral import masks_in_blocks
 from ..errors import OutputError
 from ..separation.plan import config_plan
-from .metadata import ExportError, metadata, model_kind
+from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
 
 META_FILE = "assets.extra/tfsep.json"
 
@@ -40,32 +40,37 @@ META_FILE = "assets.extra/tfsep.json"
 def _functions(model):
     import tensorflow as tf
 
-    cfg = model.config
+    cfg, residual = inference_options(model)
     meta = metadata(model)
     plan = config_plan(cfg)
     kind = model_kind(model)
     keras_model = model.keras_model
     stems = list(cfg["stems"])
     n_stems, C = len(stems), cfg["n_channels"]
-    S, H = plan.segment, plan.hop
+    S, H, pad = plan.segment, plan.hop, plan.padding
     window = tf.constant(plan.window)
+    residual_index = None if residual is None else stems.index(residual)
 
     if kind == "spectrogram":
         from ..separation.spectral import SpectralSeparation
 
         spectral = SpectralSeparation(keras_model, cfg)
 
-        def run(segment):
+        def model_call(segment):
             return spectral(segment)
     else:
 
-        def run(segment):
+        def model_call(segment):
             return keras_model(segment, training=False)
 
+    def run(segment):
+        return with_residual(model_call(segment), segment, residual_index)
+
     def serving_default(waveform):
-        length = tf.shape(waveform)[0]
+        # The plan's zeros at both ends (Separator does the same), then segments of S every H samples.
+        length = tf.shape(waveform)[0] + 2 * pad
         n = 1 + tf.maximum(0, (length - S + H - 1) // H)
-        padded = tf.pad(waveform, [[0, (n - 1) * H + S - length], [0, 0]])
+        padded = tf.pad(waveform, [[pad, (n - 1) * H + S - length + pad], [0, 0]])
         segments = tf.signal.frame(padded, S, H, axis=0)  # (n, S, C)
         stem_segments = tf.map_fn(
             lambda seg: run(seg[None])[0],
@@ -76,10 +81,16 @@ def _functions(model):
         weighted = stem_segments * window[None, None, :, None]
         total = tf.signal.overlap_and_add(tf.transpose(weighted, [1, 3, 0, 2]), H)  # (stems, C, samples)
         weights = tf.signal.overlap_and_add(tf.tile(window[None], [n, 1]), H)
-        out = tf.transpose(total[:, :, :length] / weights[:length], [0, 2, 1])
+        out = tf.transpose(total[:, :, pad : length - pad] / weights[pad : length - pad], [0, 2, 1])
         return {stem: tf.identity(out[i], name=stem) for i, stem in enumerate(stems)}
 
-    fns = {"serving_default": (serving_default, [tf.TensorSpec([None, C], tf.float32, name="waveform")])}
+    def separate_segment(waveform):
+        # One segment as the local Separator runs it: the client streams, pads and blends.
+        out = run(waveform[None])[0]
+        return {stem: tf.identity(out[i], name=stem) for i, stem in enumerate(stems)}
+
+    waveform_spec = [tf.TensorSpec([None, C], tf.float32, name="waveform")]
+    fns = {"serving_default": (serving_default, waveform_spec), "separate_segment": (separate_segment, waveform_spec)}
 
     if kind == "spectrogram":
         T, F = cfg["T"], cfg["F"]

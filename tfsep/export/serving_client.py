@@ -160,17 +160,20 @@ class RemoteSeparator:
         self.sample_rate = meta["sample_rate"]
         self.channels = meta["n_channels"]
         frac = meta["overlap"] / meta["segment"] if overlap is None else float(overlap)
-        self.plan = make_plan(meta["segment"], frac, meta["crossfade_edge"])
+        self.plan = make_plan(meta["segment"], frac, meta["crossfade_edge"], meta.get("padding", 0))
         self.segment, self.overlap, self.hop = self.plan.segment, self.plan.overlap, self.plan.hop
         self.stems = select_stems(meta["stems"], stems, meta["name"])
 
     def _run(self, segment: np.ndarray) -> np.ndarray:
-        out = self.client.predict("serving_default", {"waveform": segment})
+        # Zero-padded to a whole segment, as the local Separator runs its last one.
+        full = np.zeros((self.segment, self.channels), np.float32)
+        full[: len(segment)] = segment
+        out = self.client.predict("separate_segment", {"waveform": full})
         try:
             y = np.stack([np.asarray(out[s], np.float32) for s in self.stems])
         except KeyError as exc:
             raise ServingError(f"server answer lacks stem {exc}") from None
-        if y.shape[1:] != segment.shape or not np.all(np.isfinite(y)):
+        if y.shape[1:] != full.shape or not np.all(np.isfinite(y)):
             raise ServingError(
                 f"server answered stems of shape {y.shape[1:]} (non-finite or wrong) for a segment {segment.shape}"
             )
@@ -186,6 +189,7 @@ class RemoteSeparator:
             window=self.plan.window,
             n_stems=len(self.stems),
             channels=self.channels,
+            padding=self.plan.padding,
             on_segment=on_segment,
         )
 

@@ -31,7 +31,7 @@ import numpy as np
 from ..audio.spectral import extend_masks
 from ..config import segment_samples
 from ..errors import OutputError
-from .metadata import ExportError, metadata, model_kind
+from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
 
 GRAPHS = ("core", "full")
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -67,18 +67,20 @@ def full_function(model, frames):
 
     from . import dft
 
-    cfg = model.config
+    cfg, residual = inference_options(model)
     keras_model = model.keras_model
     C, F = cfg["n_channels"], cfg["F"]
     N, H = cfg["frame_length"], cfg["frame_step"]
     n_bins = N // 2 + 1
     S = len(cfg["stems"])
+    residual_index = None if residual is None else cfg["stems"].index(residual)
 
     if model_kind(model) == "waveform":
         length = segment_samples(cfg)
 
         def wave_model(waveform):
-            return {"stems": keras_model(waveform[None], training=False)[0]}
+            stems = keras_model(waveform[None], training=False)[0]
+            return {"stems": with_residual(stems, waveform, residual_index)}
 
         return wave_model, [tf.TensorSpec([length, C], tf.float32, name="waveform")]
 
@@ -95,7 +97,8 @@ def full_function(model, frames):
         sre = tf.reshape(masks * re[None], [S * C, frames, n_bins])
         sim = tf.reshape(masks * im[None], [S * C, frames, n_bins])
         y = dft.istft(sre, sim, N, H, length)  # (S*C, L)
-        return {"stems": tf.transpose(tf.reshape(y, [S, C, length]), [0, 2, 1])}
+        stems = tf.transpose(tf.reshape(y, [S, C, length]), [0, 2, 1])
+        return {"stems": with_residual(stems, waveform, residual_index)}
 
     return full, [tf.TensorSpec([length, C], tf.float32, name="waveform")]
 

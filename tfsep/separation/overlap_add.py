@@ -10,14 +10,61 @@ import numpy as np
 from ..errors import AudioError
 
 
-def overlap_add_stream(blocks, run, *, segment, hop, window, n_stems, channels, batch_size=1, on_segment=None):
+def overlap_add_stream(
+    blocks, run, *, segment, hop, window, n_stems, channels, batch_size=1, padding=0, on_segment=None
+):
     """Stream blocks ``(n, C)`` through ``run`` in overlapping segments -> stem blocks ``(stems, m, C)``.
 
     Segments start every ``hop`` samples and hold up to ``segment`` samples;
     ``run(list of segments)`` returns, per segment, stems ``(stems, >= len(seg), C)``.
     Outputs are blended with ``window`` and normalised by the summed weights;
     the concatenated output has exactly as many samples as the input.
+    ``padding`` zeros are put before and after the input and cropped from
+    the output; ``on_segment(samples_done)`` counts input samples.
     """
+    if not padding:
+        return _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on_segment)
+    padded = _Padded(blocks, padding, channels)
+    report = None if on_segment is None else (lambda done: on_segment(min(max(0, done - padding), padded.seen)))
+    return _cropped(_stream(padded, run, segment, hop, window, n_stems, channels, batch_size, report), padding)
+
+
+class _Padded:
+    """``padding`` zeros, the blocks, ``padding`` zeros (nothing at all for an empty input); counts input samples."""
+
+    def __init__(self, blocks, padding, channels):
+        self.blocks, self.padding, self.channels = blocks, padding, channels
+        self.seen = 0
+
+    def __iter__(self):
+        zeros = np.zeros((self.padding, self.channels), np.float32)
+        started = False
+        for block in self.blocks:
+            if not len(block):
+                continue
+            if not started:
+                started = True
+                yield zeros
+            self.seen += len(block)
+            yield block
+        if started:
+            yield zeros
+
+
+def _cropped(stem_blocks, padding):
+    """Stem blocks without their first and last ``padding`` samples."""
+    skip, held = padding, None
+    for out in stem_blocks:
+        if skip:
+            k = min(skip, out.shape[1])
+            out, skip = out[:, k:], skip - k
+        held = out if held is None else np.concatenate([held, out], axis=1)
+        if held.shape[1] > padding:
+            yield held[:, : held.shape[1] - padding]
+            held = held[:, held.shape[1] - padding :]
+
+
+def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on_segment):
     L, H, S = segment, hop, n_stems
     pending = np.zeros((0, channels), dtype=np.float32)  # input from absolute position `start`
     acc = np.zeros((S, 0, channels), dtype=np.float32)  # weighted output sum from `out_pos`

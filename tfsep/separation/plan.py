@@ -22,6 +22,10 @@ class SegmentPlan:
 
     ``window`` (``segment`` weights) blends them; ``edge`` is the number of
     leading samples of a segment that get no weight (see :func:`crossfade_window`).
+    ``padding`` zeros go before the first and after the last sample of a
+    track and are cropped from the stems: a spectrogram model's STFT sees the
+    first and last samples with as many frames as any other (Spleeter >= 2
+    pads ``frame_length`` zeros at the start the same way).
     """
 
     segment: int
@@ -29,6 +33,7 @@ class SegmentPlan:
     hop: int
     edge: int
     window: np.ndarray
+    padding: int = 0
 
 
 def crossfade_window(length: int, overlap: int, edge: int = 0) -> np.ndarray:
@@ -52,21 +57,22 @@ def crossfade_window(length: int, overlap: int, edge: int = 0) -> np.ndarray:
     return w
 
 
-def make_plan(segment: int, overlap_fraction: float, edge: int) -> SegmentPlan:
+def make_plan(segment: int, overlap_fraction: float, edge: int, padding: int = 0) -> SegmentPlan:
     """A plan for segments of ``segment`` samples overlapping by ``overlap_fraction`` of their length."""
     if not 0 <= overlap_fraction <= 0.5:
         raise TfsepError(f"overlap must be a fraction between 0 and 0.5, got {overlap_fraction}")
     overlap = int(round(overlap_fraction * segment))
-    return SegmentPlan(segment, overlap, segment - overlap, edge, crossfade_window(segment, overlap, edge))
+    window = crossfade_window(segment, overlap, edge)
+    return SegmentPlan(segment, overlap, segment - overlap, edge, window, int(padding))
 
 
 def config_plan(config: dict, segment=None, overlap=None) -> SegmentPlan:
     """The plan for a model config: ``segment`` in seconds and ``overlap`` as a fraction override its defaults.
 
-    The segment defaults to the model's ``T`` frames and may not be longer;
-    spectrogram models do not weight a segment's first ``frame_length -
-    frame_step`` samples, which the inverse STFT attenuates (waveform models
-    have no such edge).
+    The segment defaults to the model's ``T`` frames and may not be longer.
+    Spectrogram models do not weight a segment's first ``frame_length -
+    frame_step`` samples, which the inverse STFT attenuates, and pad a track
+    with ``frame_length`` zeros at both ends; waveform models need neither.
     """
     rate = config["sample_rate"]
     sep_cfg = config["separation"]
@@ -86,4 +92,5 @@ def config_plan(config: dict, segment=None, overlap=None) -> SegmentPlan:
     overlap = sep_cfg["overlap"] if overlap is None else float(overlap)
     spectral = separation_domain(config) == "spectrogram"
     edge = config["frame_length"] - config["frame_step"] if spectral else 0
-    return make_plan(length, overlap, edge)
+    padding = config["frame_length"] if spectral else 0
+    return make_plan(length, overlap, edge, padding)

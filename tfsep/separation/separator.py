@@ -19,10 +19,13 @@ import numpy as np
 
 from ..audio.channels import remix, restore_channels
 from ..audio.io import check_waveform, resample
+from ..config import MASK_EXTENSIONS
 from ..errors import AudioError, ModelError, TfsepError
 from ..models import TfsepModel
 from .overlap_add import overlap_add_stream
 from .plan import config_plan
+from .presets import preset, residual_stem
+from .tta import augmented
 from .waveform import separation_domain
 
 
@@ -42,24 +45,45 @@ class Separator:
     Args:
         model: a model name (``2stems``, ``4stems``, ...), a path to a tfsep
             model directory, a ``TfsepModel``, or None for the default.
+        quality: ``fast``, ``default`` or ``best`` (:mod:`.presets`): the
+            values of the options below that are left at None.
         segment: segment length in seconds (None: the model's ``T`` frames).
         overlap: overlap of consecutive segments as a fraction of a segment.
         batch_size: segments per model call.
         stems: keep only these stems (names from the model's config).
         wiener_iterations: multichannel Wiener EM iterations applied to the
             masked spectrograms of each segment (0: plain masking).
+        mask_extension: ``zeros`` or ``average`` above the model's ``F`` bins.
+        residual: a stem name, ``auto`` or ``none``: that stem becomes the
+            mixture minus the other stems, so that the stems sum to the mixture.
+        shifts: extra passes on delayed copies of each segment, averaged.
+        channel_swap: also separate with left and right swapped, and average.
     """
 
     def __init__(
-        self, model=None, *, segment=None, overlap=None, batch_size=None, stems=None, progress=None, wiener_iterations=0
+        self,
+        model=None,
+        *,
+        quality=None,
+        segment=None,
+        overlap=None,
+        batch_size=None,
+        stems=None,
+        progress=None,
+        wiener_iterations=None,
+        mask_extension=None,
+        residual=None,
+        shifts=None,
+        channel_swap=None,
     ):
+        options = preset(quality)
+        _one_op_at_a_time()
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 
             model = load_model(model)
         self.model = model
         cfg = model.config
-        self.config = cfg
         self.sample_rate = cfg["sample_rate"]
         self.channels = cfg["n_channels"]
         self.plan = config_plan(cfg, segment, overlap)
@@ -71,11 +95,27 @@ class Separator:
         self.stems = select_stems(all_stems, stems, cfg["name"])
         self._stem_index = [all_stems.index(s) for s in self.stems]
         self.domain = separation_domain(cfg)
-        self.wiener_iterations = int(wiener_iterations or 0)
+        spectral = self.domain == "spectrogram"
+
+        def pick(value, key):
+            return options[key] if value is None else value
+
+        self.mask_extension = pick(mask_extension, "mask_extension") if spectral else None
+        if spectral and self.mask_extension not in MASK_EXTENSIONS:
+            raise TfsepError(f"mask_extension must be one of {', '.join(MASK_EXTENSIONS)}, got {self.mask_extension!r}")
+        # A model config's own mask_extension is what it was trained with; the option overrides it here only.
+        self.config = dict(cfg, mask_extension=self.mask_extension) if spectral else cfg
+        wiener_iterations = pick(wiener_iterations, "wiener") if spectral else (wiener_iterations or 0)
+        self.wiener_iterations = int(wiener_iterations)
         if self.wiener_iterations < 0:
             raise TfsepError(f"wiener_iterations must be >= 0, got {wiener_iterations}")
-        if self.wiener_iterations and self.domain == "waveform":
+        if self.wiener_iterations and not spectral:
             raise TfsepError(f"--wiener refines spectrogram masks; model {cfg['name']} separates waveforms directly")
+        self.residual = residual_stem(pick(residual, "residual"), all_stems)
+        self.shifts = int(pick(shifts, "shifts"))
+        if self.shifts < 0:
+            raise TfsepError(f"shifts must be >= 0, got {shifts}")
+        self.channel_swap = bool(pick(channel_swap, "channel_swap")) and self.channels == 2
         self._fn = None
 
     # -- model call ---------------------------------------------------------------
@@ -87,19 +127,28 @@ class Separator:
             if self.domain == "waveform":
                 from .waveform import WaveformSeparation
 
-                spectral = WaveformSeparation(self.model.keras_model, self.config)
+                run = WaveformSeparation(self.model.keras_model, self.config)
             else:
                 from .spectral import SpectralSeparation
 
-                spectral = SpectralSeparation(self.model.keras_model, self.config)
-                spectral.wiener_iterations = self.wiener_iterations
+                run = SpectralSeparation(self.model.keras_model, self.config)
+                run.wiener_iterations = self.wiener_iterations
+            max_shift = min(self.sample_rate // 2, self.segment // 2)
+            run = augmented(run, self.segment, self.shifts, max_shift, self.channel_swap)
+            n_stems = len(self.config["stems"])
+            residual = None if self.residual is None else self.config["stems"].index(self.residual)
             index = tf.constant(self._stem_index)
             # All stems in model order (the usual case): skip the gather's copy.
-            every_stem = self._stem_index == list(range(len(self.config["stems"])))
+            every_stem = self._stem_index == list(range(n_stems))
 
             @tf.function(input_signature=[tf.TensorSpec([None, self.segment, self.channels], tf.float32)])
             def fn(batch):
-                stems = spectral(batch)
+                stems = run(batch)
+                if residual is not None:
+                    others = tf.reduce_sum(stems, axis=1) - stems[:, residual]
+                    stems = tf.concat(
+                        [stems[:, :residual], (batch - others)[:, None], stems[:, residual + 1 :]], axis=1
+                    )
                 return stems if every_stem else tf.gather(stems, index, axis=1)
 
             self._fn = fn
@@ -132,6 +181,7 @@ class Separator:
             n_stems=len(self.stems),
             channels=self.channels,
             batch_size=self.batch_size,
+            padding=self.plan.padding,
             on_segment=on_segment,
         )
 
@@ -163,6 +213,23 @@ class Separator:
         from .stemfiles import separate_file
 
         return separate_file(self, path, output_dir, **options)
+
+
+def _one_op_at_a_time() -> None:
+    """Let TensorFlow run one op at a time, each on every core, if it has not started yet.
+
+    A separation graph is a chain of big convolutions and FFTs: running two
+    at once only makes them fight for the cores (on 2 cores, 40% more time
+    per song with TensorFlow's default of several ops at a time).  Once
+    TensorFlow runs, its settings can no longer change and are kept.
+    """
+    import tensorflow as tf
+
+    try:
+        if tf.config.threading.get_inter_op_parallelism_threads() == 0:
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
 
 
 def _chunks(x: np.ndarray, size: int):

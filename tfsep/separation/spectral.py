@@ -19,7 +19,7 @@ from ..audio.spectral import (
     masks_in_blocks,
     overlap_add_frames,
 )
-from ..audio.wiener import wiener
+from ..audio.wiener import fused_stereo_segment_em, wiener
 from ..models.layers import RatioMask
 from ..models.unet import inference_function
 
@@ -34,7 +34,8 @@ class SpectralSeparation:
 
     ``wiener_iterations`` > 0 refines the masked spectrograms with that many
     multichannel Wiener EM iterations (:mod:`tfsep.audio.wiener`) before the
-    inverse STFT.
+    inverse STFT: on the ``F`` bins the model sees, one covariance estimate
+    per segment, for stereo models; the general form otherwise.
     """
 
     wiener_iterations = 0
@@ -64,8 +65,12 @@ class SpectralSeparation:
 
     def __call__(self, waveform):
         """Waveform ``(B, L, C)`` -> stems ``(B, stems, L, C)``."""
-        if not self.wiener_iterations:
-            return self._masked(waveform)
+        if self.wiener_iterations and waveform.shape[-1] != 2:
+            return self._general_wiener(waveform)
+        return self._separate(waveform)
+
+    def _general_wiener(self, waveform):
+        """Wiener filtering for any channel count, on the ``STFT``/``ExtendMask``/``InverseSTFT`` layers."""
         length = tf.shape(waveform)[1]
         spec = self.stft(waveform)
         masks = self.masks(spec)
@@ -81,8 +86,8 @@ class SpectralSeparation:
         wave = self.istft(flat, length=length)
         return tf.reshape(wave, [shape[0], shape[1], length, shape[4]])
 
-    def _masked(self, waveform):
-        """``__call__`` without Wiener filtering, computed channels-first.
+    def _separate(self, waveform):
+        """Masking (and, for stereo, Wiener filtering) computed channels-first.
 
         The same STFT, masks and inverse STFT as the ``STFT``/``ExtendMask``/
         ``InverseSTFT`` layers, up to float rounding, but faster on CPU:
@@ -90,6 +95,9 @@ class SpectralSeparation:
         and masks are), only the ``F`` bins the model sees are multiplied
         (``zeros`` extension: the rest is zero), and the overlap-add is a few
         shifted sums instead of ``tf.signal.overlap_and_add``'s general gather.
+        Wiener EM refines the ``F`` bins the model sees
+        (:func:`tfsep.audio.wiener.fused_stereo_segment_em`); above them, ``average``
+        keeps the plain extended mask.
         """
         length = tf.shape(waveform)[1]
         spec = tf.signal.stft(
@@ -101,11 +109,19 @@ class SpectralSeparation:
         )  # (B, C, frames, bins)
         mag = tf.transpose(tf.abs(spec[..., : self.F]), [0, 2, 3, 1])
         masks = tf.transpose(self._blocked_masks(mag), [0, 1, 4, 2, 3])  # (B, S, C, frames, F)
-        if self.mask_extension == "zeros":
-            stems = tf.cast(masks, spec.dtype) * spec[:, None, :, :, : self.F]
-            stems = tf.pad(stems, [[0, 0], [0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F]])
+        if self.wiener_iterations:
+            exponent = _mask_exponent(self.model)
+            first = tf.pow(tf.maximum(masks, 0.0), 1.0 / exponent) if exponent != 1 else masks
+            low = fused_stereo_segment_em(
+                tf.cast(first, spec.dtype) * spec[:, None, :, :, : self.F], spec[..., : self.F], self.wiener_iterations
+            )
         else:
-            stems = tf.cast(extend_masks(masks, self.n_bins, self.mask_extension, axis=4), spec.dtype) * spec[:, None]
+            low = tf.cast(masks, spec.dtype) * spec[:, None, :, :, : self.F]
+        if self.mask_extension == "zeros":
+            stems = tf.pad(low, [[0, 0], [0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F]])
+        else:
+            above = extend_masks(masks, self.n_bins, self.mask_extension, axis=4)[..., self.F :]
+            stems = tf.concat([low, tf.cast(above, spec.dtype) * spec[:, None, :, :, self.F :]], axis=4)
         frames = tf.signal.irfft(stems, [self.frame_length])
         window_fn = tf.signal.inverse_stft_window_fn(self.frame_step, forward_window_fn=hann_window)
         frames = frames * window_fn(self.frame_length, dtype=frames.dtype)

@@ -1,8 +1,10 @@
 """Separate audio files into stem files: output naming, codecs, clipping, atomic writes.
 
 Memory stays bounded for any input length: audio is read, separated and
-written in blocks.  ``clip="rescale"`` needs the peak of the whole track
-before writing, so stems first go to float32 temp files next to their
+written in blocks.  Stems come out at the input's sample rate and channel
+layout, sample-aligned with it (the model may run at another rate inside).
+``clip="rescale"`` of integer or lossy output needs the peak of the whole
+track before writing, so stems first go to float32 temp files next to their
 destination and are encoded in a second streaming pass.  Every stem is
 committed only after all of them were written: a failure leaves no output
 file behind.
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..audio import codecs
 from ..audio import io as audio_io
+from ..audio.channels import restore_channels
 from ..audio.writer import AudioWriter, apply_clip
 from ..errors import OutputError, TfsepError
 
@@ -127,6 +130,92 @@ class _FloatTemp:
         self.path.unlink(missing_ok=True)
 
 
+def _progress_bar(enabled, total_samples, rate, name):
+    """A tqdm bar over seconds of audio (length unknown: no percentage or ETA), or None."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    known = bool(total_samples)
+    return tqdm(
+        total=round(total_samples / rate, 1) if known else None,
+        unit="s",
+        desc=name[:30],
+        leave=False,
+        bar_format=(
+            "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]"
+            if known
+            else "{desc}: {n:.1f} s audio [{elapsed}]"
+        ),
+    )
+
+
+class _ToOutput:
+    """Stem blocks at the model's rate and channels -> at the input's (or the asked) rate and channel layout.
+
+    One streaming soxr resampler per stem; the last few samples are held back
+    so that every stem ends with exactly as many samples as the input
+    (``expected()``, known once the input is read) has at the output rate.
+    """
+
+    HOLD = 256
+
+    def __init__(self, n_stems, model_rate, out_rate, model_channels, out_channels, expected):
+        import soxr
+
+        self.n_stems, self.out_channels, self.expected = n_stems, out_channels, expected
+        self.streams = None
+        if out_rate != model_rate:
+            self.streams = [
+                soxr.ResampleStream(
+                    model_rate, out_rate, model_channels, dtype="float32", quality=audio_io.RESAMPLE_QUALITY
+                )
+                for _ in range(n_stems)
+            ]
+        self.held = None
+        self.emitted = 0
+
+    def _convert(self, block, last=False):
+        if self.streams is not None:
+            parts = [st.resample_chunk(np.ascontiguousarray(b), last=last) for st, b in zip(self.streams, block)]
+            n = min(len(x) for x in parts)  # soxr streams of equal input give equal output; guard anyway
+            block = np.stack([x[:n] for x in parts])
+        return np.stack([restore_channels(b, self.out_channels) for b in block]) if len(block) else block
+
+    def _emit(self, block):
+        self.held = block if self.held is None else np.concatenate([self.held, block], axis=1)
+        if self.held.shape[1] > self.HOLD:
+            out, self.held = self.held[:, : -self.HOLD], self.held[:, -self.HOLD :]
+            self.emitted += out.shape[1]
+            yield out
+
+    def __call__(self, stem_blocks):
+        channels = None
+        for block in stem_blocks:
+            channels = block.shape[2]
+            yield from self._emit(self._convert(block))
+        if channels is None:
+            return
+        if self.streams is not None:
+            yield from self._emit(self._convert(np.zeros((self.n_stems, 0, channels), np.float32), last=True))
+        held = self.held if self.held is not None else np.zeros((self.n_stems, 0, self.out_channels), np.float32)
+        want = self.expected() - self.emitted
+        if want > held.shape[1]:  # a resampler one or two samples short: pad with silence
+            held = np.concatenate([held, np.zeros((self.n_stems, want - held.shape[1], held.shape[2]), np.float32)], 1)
+        self.emitted += max(want, 0)
+        yield held[:, : max(want, 0)]
+
+
+def _output_format(reader, separator, sample_rate):
+    """``(rate, channels)`` of the stem files: the input's rate (unless asked otherwise) and layout."""
+    rate = int(sample_rate or reader.source_sample_rate)
+    if rate <= 0:
+        raise OutputError(f"output sample rate must be a positive integer, got {sample_rate!r}")
+    # A mono input gets mono stems; stereo and multichannel inputs get the model's stereo stems.
+    channels = 1 if reader.source_channels == 1 else separator.channels
+    return rate, channels
+
+
 def separate_file(
     separator,
     path,
@@ -141,11 +230,17 @@ def separate_file(
     duration: float | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    sample_rate: int | None = None,
 ) -> dict:
-    """Separate one audio file and write one file per stem.
+    """Separate one audio file and write one file per stem, at the input's sample rate and channel layout.
 
-    Returns a summary dict: input, outputs (stem -> path), duration (s),
-    seconds (wall time), realtime_factor, peak, scale.
+    Args:
+        sample_rate: write the stems at this rate instead of the input's.
+    Returns:
+        A summary dict: input, outputs (stem -> path), duration (s), seconds
+        (wall time), realtime_factor, sample_rate, channels, peak, scale,
+        gain_db, clipped (samples beyond full scale that the format clipped)
+        and notes (one-line messages about gain changes, for the user).
     """
     codec = (codec or "wav").lower()
     if codec not in codecs.SUPPORTED_OUTPUT_CODECS:
@@ -156,89 +251,158 @@ def separate_file(
         raise OutputError(f"bit depth must be 16, 24 or 32, got {bit_depth}")
     paths = output_paths(path, output_dir, separator.stems, filename_template, codec)
     _check_writable(paths, overwrite)
-    new_dirs = _missing_dirs(paths)
 
     t0 = time.perf_counter()
-    sr, channels = separator.sample_rate, separator.channels
-    reader = audio_io.open_audio(path, sample_rate=sr, channels=channels, offset=offset, duration=duration)
-    total = reader.frames
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        known = bool(total)
-        bar = tqdm(
-            total=round(total / sr, 1) if known else None,
-            unit="s",
-            desc=track_name(path)[:30],
-            leave=False,
-            # Length unknown (some streams): show progress without percentage/ETA.
-            bar_format=(
-                "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]"
-                if known
-                else "{desc}: {n:.1f} s audio [{elapsed}]"
-            ),
-        )
+    model_rate = separator.sample_rate
+    reader = audio_io.open_audio(
+        path, sample_rate=model_rate, channels=separator.channels, offset=offset, duration=duration
+    )
+    out_rate, out_channels = _output_format(reader, separator, sample_rate)
+    bar = _progress_bar(progress, reader.frames, model_rate, track_name(path))
 
     def on_segment(done):
         if bar is not None:
-            bar.n = min(round(done / sr, 1), bar.total or float("inf"))
+            bar.n = min(round(done / model_rate, 1), bar.total or float("inf"))
             bar.refresh()
 
-    def make_writer(stem):
-        return AudioWriter(paths[stem], sr, channels, codec=codec, bit_depth=bit_depth, bitrate=bitrate)
+    def expected():
+        return audio_io.output_frames(reader.frames_read, reader.source_sample_rate, out_rate)
 
-    temps, writers = {}, {}
-    n_out = 0
+    to_output = _ToOutput(len(separator.stems), model_rate, out_rate, separator.channels, out_channels, expected)
+    sink = _StemSink(paths, out_rate, out_channels, codec, bit_depth, bitrate, clip)
     try:
         with reader:
-            if clip == "rescale":
-                temps = {s: _FloatTemp(paths[s], sr, channels) for s in separator.stems}
-            else:
-                writers = {s: make_writer(s) for s in separator.stems}
-            for block in separator.iter_separate(reader.blocks(READ_BLOCK), on_segment=on_segment):
-                n_out += block.shape[1]
-                for i, stem in enumerate(separator.stems):
-                    if temps:
-                        temps[stem].write(block[i])
-                    else:
-                        writers[stem].write(apply_clip(block[i], clip))
-        if n_out == 0:
+            stem_blocks = separator.iter_separate(reader.blocks(READ_BLOCK), on_segment=on_segment)
+            for block in to_output(stem_blocks):
+                sink.write(block)
+        if sink.frames == 0:
             raise TfsepError(f"{path}: no audio to separate")
-        peak = max((t.peak for t in temps.values()), default=None)
-        # One scale for all stems keeps them summing to the (scaled) mixture.
-        scale = 1.0 / max(peak, 1.0) if peak is not None else 1.0
-        if temps:
-            writers = {s: make_writer(s) for s in separator.stems}
-            for stem, temp in temps.items():
-                for block in temp.blocks():
-                    writers[stem].write(apply_clip(block, "rescale", scale))
-        for w in writers.values():
-            w.commit()
-    except BaseException:
-        for w in writers.values():
-            w.abort()
-        for t in temps.values():
-            t.remove()
-        for d in new_dirs:  # a failed track leaves no empty folders behind either
-            try:
-                d.rmdir()
-            except OSError:
-                pass
-        raise
+        result = sink.commit()
     finally:
-        for t in temps.values():
-            t.remove()
+        sink.close()
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
-    dur = n_out / sr
+    dur = sink.frames / out_rate
     return {
         "input": str(path),
         "outputs": {s: str(p) for s, p in paths.items()},
         "duration": dur,
         "seconds": seconds,
         "realtime_factor": dur / seconds if seconds > 0 else None,
-        "peak": peak,
-        "scale": scale,
+        "sample_rate": out_rate,
+        "channels": out_channels,
+        **result,
     }
+
+
+class _StemSink:
+    """Where a track's stems go: straight to the encoders, or (``rescale`` of non-float output) via float temps.
+
+    ``rescale`` needs the peak of the whole track before writing, so its
+    stems first go to float32 temp files beside their destination and are
+    encoded in a second streaming pass with one gain for all stems (they
+    still sum to the scaled mixture).  32-bit float WAV cannot clip, so it
+    keeps the gain whatever the clip mode.  Every gain change and every
+    sample that the format clips is reported in ``notes``.
+    """
+
+    def __init__(self, paths, rate, channels, codec, bit_depth, bitrate, clip):
+        self.paths, self.rate, self.channels = paths, rate, channels
+        self.codec, self.bit_depth, self.bitrate, self.clip = codec, bit_depth, bitrate, clip
+        self.float_output = codec == "wav" and bit_depth == 32
+        self.two_pass = clip == "rescale" and not self.float_output
+        self.new_dirs = _missing_dirs(paths)
+        self.temps, self.writers = {}, {}
+        self.frames = 0
+        self.peak = 0.0
+        self.clipped = 0
+        self.done = False
+        if self.two_pass:
+            self.temps = {s: _FloatTemp(p, rate, channels) for s, p in paths.items()}
+        else:
+            self.writers = {s: self._writer(s) for s in paths}
+
+    def _writer(self, stem):
+        return AudioWriter(
+            self.paths[stem], self.rate, self.channels, codec=self.codec, bit_depth=self.bit_depth, bitrate=self.bitrate
+        )
+
+    def _clip_mode(self):
+        # Float WAV keeps every value; ``rescale`` there means "no change needed".
+        return "none" if self.float_output and self.clip == "rescale" else self.clip
+
+    def write(self, block):
+        """Stem block ``(stems, n, C)`` in the order of ``paths``."""
+        self.frames += block.shape[1]
+        if block.shape[1]:
+            self.peak = max(self.peak, float(np.max(np.abs(block))))
+            if not self.float_output or self.clip == "clamp":
+                self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+        for stem, x in zip(self.paths, block):
+            if self.temps:
+                self.temps[stem].write(x)
+            else:
+                self.writers[stem].write(apply_clip(x, self._clip_mode()))
+
+    def commit(self) -> dict:
+        """Finish every stem file (the second pass first, for rescale); returns the gain summary."""
+        scale = 1.0
+        if self.two_pass:
+            scale = 1.0 / max(self.peak, 1.0)
+            self.writers = {s: self._writer(s) for s in self.paths}
+            for stem, temp in self.temps.items():
+                for block in temp.blocks():
+                    self.writers[stem].write(apply_clip(block, "rescale", scale))
+        for w in self.writers.values():
+            w.commit()
+        self.done = True
+        return {
+            "peak": self.peak,
+            "scale": scale,
+            "gain_db": _db(scale),
+            "clipped": self._clipped(scale),
+            "notes": self._notes(scale),
+        }
+
+    def _clipped(self, scale):
+        return 0 if scale < 1.0 or (self.float_output and self.clip != "clamp") else self.clipped
+
+    def _notes(self, scale):
+        fmt = (
+            "32-bit float WAV"
+            if self.float_output
+            else f"{self.bit_depth}-bit {self.codec}"
+            if self.codec in ("wav", "flac")
+            else self.codec
+        )
+        if scale < 1.0:
+            return [
+                f"stems scaled by {_db(scale):.1f} dB (peak {self.peak:.2f}) so that {fmt} does not clip; "
+                "--bit-depth 32 keeps the gain"
+            ]
+        clipped = self._clipped(scale)
+        if clipped:
+            how = "clamped to full scale" if self.clip == "clamp" else f"clipped by {fmt}"
+            return [
+                f"{clipped} samples beyond full scale (peak {self.peak:.2f}) were {how}; --clip rescale or --bit-depth 32 avoid it"
+            ]
+        return []
+
+    def close(self):
+        """Remove temps; if the stems were not committed, abort every writer and remove new folders."""
+        for t in self.temps.values():
+            t.remove()
+        if self.done:
+            return
+        for w in self.writers.values():
+            w.abort()
+        for d in self.new_dirs:  # a failed track leaves no empty folders behind either
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def _db(scale: float) -> float:
+    return 20.0 * float(np.log10(scale)) if scale > 0 else float("-inf")

@@ -1,0 +1,50 @@
+"""``--quality`` presets: documented bundles of the inference options, chosen by measurement.
+
+Each option of :class:`~tfsep.separation.Separator` left at None takes its
+preset's value.  The figures behind the choices (real music, 44.1 kHz
+stereo, global SDR against the true stems) are in the README's table.
+
+- ``mask_extension``: what Spleeter-style models (which see only the first
+  ``F`` bins, 11 kHz) put above ``F``: ``zeros`` (Spleeter's output) or
+  ``average`` (each frame's mean mask: full band);
+- ``residual``: a stem computed as the mixture minus the other stems, so
+  that the stems sum to the mixture (``auto``: ``accompaniment`` when the
+  model has it, else ``other``; ``none``: every stem from its own mask);
+- ``wiener``: multichannel Wiener EM iterations on the masked spectrograms;
+- ``shifts``, ``channel_swap``: test-time augmentation (:mod:`.tta`).
+"""
+
+from __future__ import annotations
+
+from ..errors import TfsepError
+
+QUALITIES = ("fast", "default", "best")
+DEFAULT_QUALITY = "default"
+
+PRESETS = {
+    "fast": {"mask_extension": "average", "residual": "auto", "wiener": 0, "shifts": 0, "channel_swap": False},
+    "default": {"mask_extension": "average", "residual": "auto", "wiener": 1, "shifts": 0, "channel_swap": False},
+    "best": {"mask_extension": "average", "residual": "auto", "wiener": 1, "shifts": 2, "channel_swap": False},
+}
+
+
+def preset(quality: str | None) -> dict:
+    """The option values of a quality preset (``None``: the default one)."""
+    quality = DEFAULT_QUALITY if quality is None else str(quality)
+    if quality not in PRESETS:
+        raise TfsepError(f"unknown quality {quality!r} (use {', '.join(QUALITIES)})")
+    return dict(PRESETS[quality])
+
+
+def residual_stem(residual, stems) -> str | None:
+    """The stem a ``residual`` option makes the remainder of the mixture, or None."""
+    if residual in (None, "none", False):
+        return None
+    if residual == "auto":
+        for name in ("accompaniment", "other"):
+            if name in stems:
+                return name
+        return None
+    if residual not in stems:
+        raise TfsepError(f"residual stem {residual!r} is not a stem of this model (its stems: {', '.join(stems)})")
+    return residual
