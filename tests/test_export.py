@@ -223,6 +223,27 @@ def test_pretrained_tflite_full_graph_matches_separation(pretrained, music):
         assert sdr(ref[i], stems[i]) > 60
 
 
+@pytest.mark.slow
+def test_pretrained_quantized_full_graphs_sound_like_the_float_model(pretrained, falcon):
+    """fp16 and int8 (weights only, float compute) of the real 2stems model on real music, against Keras."""
+    from tfsep.audio.io import load_stems
+    from tfsep.export.tflite import convert, non_builtin_ops
+
+    stems, _ = load_stems(falcon)
+    mixture = sum(stems[k] for k in ("drums", "bass", "other", "vocals"))
+    seg = np.zeros((512 * 1024, 2), np.float32)
+    seg[: len(mixture)] = mixture
+    ref = segment_reference(pretrained, seg)
+    floors = {"float16": (60.0, 45e6), "int8": (30.0, 25e6)}  # dB against the float model, bytes
+    for quantize, (min_sdr, max_bytes) in floors.items():
+        content = convert(pretrained, "full", quantize)
+        assert non_builtin_ops(content) == [] and len(content) <= max_bytes, (quantize, len(content))
+        out = _litert(content)(waveform=seg)["stems"]
+        assert np.all(np.isfinite(out)), quantize  # the converter's own float16 gave NaN (1e-10 underflows)
+        for i, stem in enumerate(pretrained.config["stems"]):
+            assert sdr(ref[i][: len(mixture)], out[i][: len(mixture)]) >= min_sdr, (quantize, stem)
+
+
 def test_tflite_quantized_tiny(tiny_model, music):
     from tfsep.export.tflite import convert, non_builtin_ops
 

@@ -43,7 +43,7 @@ def _size(path: Path) -> int:
     type=click.Choice(["none", "float16", "int8"]),
     default="none",
     show_default=True,
-    help="tflite weights: float16, or int8 (dynamic range).",
+    help="tflite weights: float16, or int8 (weight-only, float compute; needs ai-edge-quantizer).",
 )
 @click.option("--frames", type=int, default=None, help="tflite: STFT frames per call (default: the model's T).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output.")
