@@ -222,6 +222,7 @@ def _one_line_error(result, *needles):
         ({"bogus_key": 1}, ["training.bogus_key"]),
         ({"loss": "l2"}, ["training.loss", "l1_masked_magnitude"]),
         ({"lr_schedule": "step"}, ["training.lr_schedule"]),
+        ({"mixed_precision": "fp8"}, ["training.mixed_precision", "float16", "bfloat16"]),
         ({"augment_gain": [2, 1]}, ["training.augment_gain"]),
         ({"stem_weights": {"drums": 1.0}}, ["training.stem_weights", "drums"]),
         ({"train_path": "/nonexistent/musdb"}, ["training.train_path", "/nonexistent/musdb"]),

@@ -51,9 +51,14 @@ def train(config, run_dir, resume, max_steps, keep_worker_dirs, quiet):
         summary = trainer.run()
     except TfsepError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:  # while loading data or building the model, or a second Ctrl-C: nothing more saved
+        fail(
+            f"interrupted; --resume -o {run_dir or 'RUN'} continues from the latest checkpoint, if any",
+            EXIT_INTERRUPTED,
+        )
     if summary["stop_reason"] == "interrupted":
         fail(
-            f"interrupted at step {summary['steps']}; checkpoint saved, continue with --resume -o {run_dir}",
+            f"interrupted at step {summary['resume_step']}; checkpoint saved, continue with --resume -o {run_dir}",
             EXIT_INTERRUPTED,
         )
     if not quiet and trainer.is_chief:

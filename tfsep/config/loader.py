@@ -105,7 +105,10 @@ LOSSES = {
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "plateau", "cosine")
 DATASETS = ("folders", "musdb", "musdbhq")
-MIXED_PRECISION = ("auto", "on", "off")
+# training.mixed_precision: "auto"/"on" mix on a GPU (bfloat16 where it has bf16 tensor cores,
+# compute capability >= 8.0, else float16 with loss scaling), float32 without one ("on" says so);
+# "float16"/"bfloat16" force that mixed policy, on a CPU too (slow: for checks); "off" is float32.
+MIXED_PRECISION = ("auto", "on", "off", "float16", "bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
 SEPARATION = {

@@ -109,8 +109,13 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
     return tracks
 
 
-def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None) -> list[Track]:
-    """MUSDB18 / MUSDB18-HQ tracks through the ``musdb`` package."""
+def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None, allow_empty=False) -> list[Track]:
+    """MUSDB18 / MUSDB18-HQ tracks through the ``musdb`` package.
+
+    ``split`` is musdb's split of the train subset by MUSDB18's own track
+    names: a dataset in MUSDB18's layout with other songs has no ``valid``
+    tracks (``allow_empty`` returns ``[]`` then, instead of raising).
+    """
     import musdb
 
     root = Path(root)
@@ -127,17 +132,31 @@ def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None
     except Exception as exc:  # musdb raises plain RuntimeError/OSError
         raise DatasetError(f"{root}: cannot open MUSDB18 ({exc})") from None
     if not len(db.tracks):
+        if allow_empty:
+            return []
+        where = f"subset {subset!r}" + (f", split {split!r}" if split else "")
         raise DatasetError(
-            f"{root}: no MUSDB18 tracks in subset {subset!r}" + (" (MUSDB18-HQ needs --is-wav)" if not is_wav else "")
+            f"{root}: no MUSDB18 tracks in {where}" + (" (MUSDB18-HQ needs --is-wav)" if not is_wav else "")
         )
     tracks = []
     for t in db.tracks:
+        missing = [s for s in MUSDB_STEMS if s not in t.sources]
+        if missing:  # musdb skips a missing MUSDB18-HQ stem file silently
+            raise DatasetError(
+                f"{Path(t.path).parent}: no {', '.join(f'{s}.wav' for s in missing)} (MUSDB18-HQ layout)"
+            )
 
         def loader(offset, duration, t=t):
             t.chunk_start = offset
             t.chunk_duration = duration
             audio = {"mixture": t.audio.astype(np.float32)}
             audio.update({s: t.targets[s].audio.astype(np.float32) for s in MUSDB_STEMS})
+            empty = [k for k, v in audio.items() if not v.size]
+            if empty and audio["mixture"].size:  # stempeg reads a missing stream as no samples
+                raise DatasetError(
+                    f"{t.path}: no audio for {', '.join(empty)}; a MUSDB18 .stem.mp4 holds 5 streams "
+                    "(mixture, drums, bass, other, vocals)"
+                )
             rate = t.rate
             if sample_rate and rate != sample_rate:
                 audio = {k: audio_io.resample(v, rate, sample_rate) for k, v in audio.items()}

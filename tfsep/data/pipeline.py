@@ -41,6 +41,16 @@ def _check_path(path, key: str, config_source: str = "config") -> Path:
     return p
 
 
+def _hold_out(tracks: list[Track], n: int, root) -> tuple[list[Track], list[Track]]:
+    """The last ``n`` tracks for validation, the others for training."""
+    if len(tracks) < n + 1:
+        raise DatasetError(
+            f"{root}: {len(tracks)} track(s) cannot give {n} validation track(s) and training tracks; "
+            "set training.validation_path or lower training.validation_tracks"
+        )
+    return tracks[:-n], tracks[-n:]
+
+
 def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
     """(training tracks, validation tracks) that the config's ``training`` section names."""
     tr = config["training"]
@@ -55,13 +65,7 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
         if tr["validation_path"]:
             valid = stem_folders(_check_path(tr["validation_path"], "validation_path"), sample_rate=sr)
         else:
-            n = tr["validation_tracks"]
-            if len(train) < n + 1:
-                raise DatasetError(
-                    f"{train_root}: {len(train)} track(s) cannot give {n} validation track(s) and training tracks; "
-                    "set training.validation_path or lower training.validation_tracks"
-                )
-            train, valid = train[:-n], train[-n:]
+            train, valid = _hold_out(train, tr["validation_tracks"], train_root)
     else:
         is_wav = kind == "musdbhq"
         if tr["validation_path"]:
@@ -69,7 +73,9 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
             valid = musdb_tracks(_check_path(tr["validation_path"], "validation_path"), is_wav, "train", None, sr)
         else:
             train = musdb_tracks(train_root, is_wav, "train", "train", sr)
-            valid = musdb_tracks(train_root, is_wav, "train", "valid", sr)
+            valid = musdb_tracks(train_root, is_wav, "train", "valid", sr, allow_empty=True)
+            if not valid:  # not MUSDB18's own songs (only those have a validation split): hold tracks out
+                train, valid = _hold_out(train, tr["validation_tracks"], train_root)
         valid = valid[: tr["validation_tracks"]] if tr["validation_tracks"] < len(valid) else valid
     for t in train + valid:
         missing = [s for s in stems if s not in t.stems and s != "accompaniment"]

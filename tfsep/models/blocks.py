@@ -2,14 +2,17 @@
 
 Every layer here is a registered Keras serializable under ``tfsep`` so that
 models holding them reload with ``safe_mode=True``; none wraps a Python
-lambda.  Lengths are dynamic: the same model runs on any number of samples
-or frames.
+lambda.  Normalisation statistics, masks and output stems are computed in
+float32 under mixed precision (``Float32Layer``).  Lengths are dynamic: the
+same model runs on any number of samples or frames.
 """
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+
+from .layers import Float32Layer
 
 
 def _reg(cls):
@@ -186,7 +189,7 @@ class GLU(keras.layers.Layer):
 
 
 @_reg
-class MixtureNormalize(keras.layers.Layer):
+class MixtureNormalize(Float32Layer):
     """Waveform ``(B, L, C)`` -> ``[normalised, mean, std]``; statistics of the mono mixture per example.
 
     As in Demucs: the model sees a mixture of unit standard deviation,
@@ -211,7 +214,7 @@ class MixtureNormalize(keras.layers.Layer):
 
 
 @_reg
-class MixtureDenormalize(keras.layers.Layer):
+class MixtureDenormalize(Float32Layer):
     """Inputs ``[stems (B, S, L, C), mean, std]`` -> stems at the mixture's scale.
 
     The mean is shared out equally between the stems, so that the stems still
@@ -235,7 +238,7 @@ class MixtureDenormalize(keras.layers.Layer):
 
 
 @_reg
-class DifferenceOutput(keras.layers.Layer):
+class DifferenceOutput(Float32Layer):
     """Inputs ``[stems (B, S-1, L, C), mixture (B, L, C)]`` -> ``(B, S, L, C)``; the last stem is the mixture minus the others.
 
     Wave-U-Net's "difference output": the stems sum to the mixture exactly.
@@ -252,7 +255,7 @@ class DifferenceOutput(keras.layers.Layer):
 
 
 @_reg
-class RefineMasks(keras.layers.Layer):
+class RefineMasks(Float32Layer):
     """Inputs ``[masks (B, S, ...), delta (B, S, ...)]`` -> ``softmax_S(log(masks) + delta)``.
 
     The refinement network of a stacked model predicts a correction of the
@@ -276,7 +279,7 @@ class RefineMasks(keras.layers.Layer):
 
 
 @_reg
-class ApplyMasks(keras.layers.Layer):
+class ApplyMasks(Float32Layer):
     """Inputs ``[masks (B, S, T, F, C), magnitude (B, T, F, C)]`` -> masked magnitudes ``(B, S, T, F, C)``."""
 
     def call(self, inputs):

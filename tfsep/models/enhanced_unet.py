@@ -110,5 +110,5 @@ def build_enhanced_unet(config):
     y = enhanced_unet_branch(x, params, n_stems * C, "", params["seed"])
     y = layers.Reshape((-1, F, n_stems, C), name="split_stems")(y)
     y = layers.Permute((3, 1, 2, 4), name="stems_first")(y)
-    masks = layers.Softmax(axis=1, name="masks")(y)
+    masks = layers.Softmax(axis=1, name="masks", dtype="float32")(y)  # float32 under mixed precision
     return keras.Model(mag, masks, name=f"enhanced_unet_{config['name']}")

@@ -77,7 +77,9 @@ def build_unet(config):
         masks = layers.Permute((3, 1, 2, 4), name="stems_first")(y)
 
     if head == "softmax":
-        masks = layers.Softmax(axis=1, name="softmax_masks" if params["unet_per_stem"] else "masks")(masks)
+        # Masks in float32 under mixed precision: a float16 softmax loses the small masks.
+        name = "softmax_masks" if params["unet_per_stem"] else "masks"
+        masks = layers.Softmax(axis=1, name=name, dtype="float32")(masks)
     if head == "sigmoid" or params["unet_per_stem"]:
         # Spleeter normalises the per-stem outputs of both its heads this way.
         masks = RatioMask(exponent=config["separation_exponent"], name="masks")([masks, mag])
@@ -138,7 +140,10 @@ def _subpixel_deconv(layer, x):
     lo, taps = _subpixel_taps(k)
     m = len(taps[0])
     # Kernel (k, k, out, in) -> rows of (in, out) per tap, plus a zero row.
-    kernel = tf.convert_to_tensor(layer.kernel)
+    # The layer's compute dtype, as Keras would cast (float16 kernels under mixed precision).
+    dtype = layer.compute_dtype
+    x = tf.cast(x, dtype)
+    kernel = tf.cast(layer.kernel, dtype)
     n_out, n_in = kernel.shape[2], kernel.shape[3]
     rows = tf.reshape(tf.transpose(kernel, [0, 1, 3, 2]), [k * k, n_in, n_out])
     rows = tf.concat([rows, tf.zeros([1, n_in, n_out], rows.dtype)], axis=0)
@@ -157,7 +162,7 @@ def _subpixel_deconv(layer, x):
     x = tf.pad(x, [[0, 0], [-lo, hi], [-lo, hi], [0, 0]])
     y = tf.nn.depth_to_space(tf.nn.conv2d(x, w, 1, "VALID"), 2)
     if layer.use_bias:
-        y = tf.nn.bias_add(y, layer.bias)
+        y = tf.nn.bias_add(y, tf.cast(layer.bias, dtype))
     if layer.activation is not None:
         y = layer.activation(y)
     return y

@@ -17,7 +17,10 @@ A run directory holds::
 
 The data position is the step: the pipeline draws example ``i`` from
 ``default_rng([seed, i])`` (see :mod:`tfsep.data.pipeline`), so a resumed run
-sees exactly the batches an uninterrupted one would.
+sees exactly the batches an uninterrupted one would.  A checkpoint therefore
+has to hold exactly ``step`` optimizer updates: SIGINT and SIGTERM only set a
+flag that the loop reads between steps (never an exception out of a step that
+has already updated the weights), and the run stops there with a checkpoint.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -34,6 +36,7 @@ import numpy as np
 
 from ..config import load_config
 from ..errors import ConfigError, ModelError, TfsepError
+from .signals import StopSignals
 
 CHECKPOINT_DIR = "checkpoints"
 BEST_WEIGHTS = "best.weights.h5"
@@ -105,11 +108,6 @@ def _init_from(model, name: str, quiet: bool) -> int:
             f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
         )
     return copied
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    """SIGTERM handler: stop like Ctrl-C (checkpoint, then exit), as schedulers and ``kill`` expect."""
-    raise KeyboardInterrupt
 
 
 class _StepRate:
@@ -184,12 +182,22 @@ class Trainer:
             self._log(msg)
 
     def run(self) -> dict:
-        """Train; returns a summary (steps, best SDR, stopped reason)."""
-        self._build_state()
-        batches = self._build_datasets()
-        self.train_step = self._make_train_step()
-        self._open_logs()
-        stop_reason, losses = self._train_loop(batches)
+        """Train; returns a summary (steps, best SDR, stopped reason).
+
+        Keras' global dtype policy is set for the run (mixed precision) and
+        restored afterwards; the model keeps the policy it was built with.
+        """
+        import keras
+
+        previous_policy = keras.mixed_precision.global_policy()
+        try:
+            self._build_state()
+            batches = self._build_datasets()
+            self.train_step = self._make_train_step()
+            self._open_logs()
+            stop_reason, losses = self._train_loop(batches)
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
         final_step = int(self.step_var.numpy())
         if stop_reason != "interrupted":
             self._save_final(final_step)
@@ -197,7 +205,10 @@ class Trainer:
             shutil.rmtree(self.out_dir, ignore_errors=True)
         return {
             "steps": final_step,
+            # Where --resume continues: the last step, or the last checkpoint if a second signal cut a step short.
+            "resume_step": self._checkpoint_step(),
             "stop_reason": stop_reason,
+            "policy": self.policy,
             "best_sdr": float(self.tracker.best.numpy()) if self.history else None,
             "last_loss": losses[-1] if losses else None,
             "losses": losses,
@@ -216,35 +227,39 @@ class Trainer:
         from .tasks import make_task
 
         # The order matters for numerics: the seed is set before the model draws its initial weights.
-        mixed = self._start_strategy()
+        self._start_strategy()
         self.task = make_task(self.config)
         self._prepare_out_dir()
         with self.strategy.scope():
             self.model = build_model(self.config)
-            self.optimizer = self._make_optimizer(mixed)
+            self.optimizer = self._make_optimizer()
             self.optimizer.build(self.model.trainable_variables)
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.tracker = ValidationTracker(self.config)
         self._open_checkpoints()
 
-    def _start_strategy(self) -> bool:
-        """Choose the strategy and this worker's role, set precision and seeds; returns whether precision is mixed."""
+    def _start_strategy(self) -> None:
+        """Choose the strategy and this worker's role, set the dtype policy (``self.policy``) and seeds."""
         import keras
-        import tensorflow as tf
+
+        from .precision import choose_policy
 
         tr = self.tr
         self.strategy = choose_strategy(tr["strategy"])
         self.is_chief, self.role = _worker_role(self.strategy)
-        gpus = tf.config.list_logical_devices("GPU")
-        mixed = tr["mixed_precision"] != "off" and bool(gpus)
-        if tr["mixed_precision"] == "on" and not gpus:
-            self.log("mixed precision: no GPU, training in float32")
-        keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+        self.policy, note = choose_policy(tr["mixed_precision"])
+        if note:
+            self.log(note)
+        if self.policy == "mixed_float16" and self.config["model"].get("params", {}).get("input_scale") == "linear":
+            self.log(
+                "mixed_float16 with linear magnitudes: loud music can overflow float16 inside the U-Net; "
+                'prefer training.mixed_precision "bfloat16" (GPUs of compute capability 8.0+) or input_scale "log"'
+            )
+        keras.mixed_precision.set_global_policy(self.policy)
         keras.utils.set_random_seed(tr["random_seed"])
         n_rep = self.strategy.num_replicas_in_sync
         if tr["batch_size"] % n_rep:
             raise ConfigError(f"training.batch_size ({tr['batch_size']}) must be a multiple of the {n_rep} replicas")
-        return mixed
 
     def _prepare_out_dir(self) -> None:
         """The chief writes into the run directory, other workers into their own ``.worker-<role>``."""
@@ -253,9 +268,11 @@ class Trainer:
         if self.is_chief:
             _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
 
-    def _make_optimizer(self, mixed: bool):
-        """The configured Keras optimizer (loss-scaled under mixed precision); call inside the strategy scope."""
+    def _make_optimizer(self):
+        """The configured Keras optimizer (loss-scaled under float16); call inside the strategy scope."""
         import keras
+
+        from .precision import needs_loss_scaling
 
         tr = self.tr
         opt_kwargs = {"learning_rate": tr["learning_rate"]}
@@ -267,7 +284,7 @@ class Trainer:
             optimizer = keras.optimizers.AdamW(weight_decay=tr["weight_decay"], **opt_kwargs)
         else:
             optimizer = keras.optimizers.SGD(momentum=0.9, **opt_kwargs)
-        return keras.optimizers.LossScaleOptimizer(optimizer) if mixed else optimizer
+        return keras.optimizers.LossScaleOptimizer(optimizer) if needs_loss_scaling(self.policy) else optimizer
 
     def _open_checkpoints(self) -> None:
         """Set up the checkpoint manager and restore the latest checkpoint on resume (else apply ``init_from``)."""
@@ -301,6 +318,11 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Checkpoint model, optimizer, step (the data position) and validation state, numbered by the step."""
         self.manager.save(checkpoint_number=int(self.step_var.numpy()))
+
+    def _checkpoint_step(self) -> int:
+        """The step of the latest checkpoint (the start step when there is none)."""
+        latest = self.manager.latest_checkpoint
+        return int(latest.rsplit("-", 1)[1]) if latest else self.start
 
     # -- data and the distributed step -------------------------------------------------------------
 
@@ -386,7 +408,7 @@ class Trainer:
         self.history = [h for h in history if h["step"] <= self.start]  # steps after the checkpoint are redone
 
     def _train_loop(self, batches) -> tuple[str, list[float]]:
-        """Run the steps; Ctrl-C or SIGTERM saves a checkpoint and ends the run as ``interrupted``.
+        """Run the steps; Ctrl-C or SIGTERM ends the run after the current step, as ``interrupted``, with a checkpoint.
 
         Returns:
             the stop reason (``max_steps``, ``early_stopping``, ``interrupted``) and the loss of every step run.
@@ -395,35 +417,42 @@ class Trainer:
 
         losses = []
         bar = None
-        old_handler = None
-        if threading.current_thread() is threading.main_thread():
-            old_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        try:
-            bar = tqdm(
-                total=self.tr["train_max_steps"],
-                initial=self.start,
-                unit="step",
-                disable=self.quiet or not self.is_chief,
-                dynamic_ncols=True,
-                desc="train",
-            )
-            stop_reason = self._run_steps(iter(batches), bar, losses)
-            self.summaries.flush()
-        except KeyboardInterrupt:
-            self.save_checkpoint()
-            stop_reason = "interrupted"
-        finally:
-            if bar is not None:
-                bar.close()
-            if old_handler is not None:
-                signal.signal(signal.SIGTERM, old_handler)
+        self._in_step = False
+
+        def notify(signum):
+            self.log(f"{signal.Signals(signum).name}: stopping after this step (again to stop at once)")
+
+        with StopSignals(notify) as self._stop:
+            try:
+                bar = tqdm(
+                    total=self.tr["train_max_steps"],
+                    initial=self.start,
+                    unit="step",
+                    disable=self.quiet or not self.is_chief,
+                    dynamic_ncols=True,
+                    desc="train",
+                )
+                stop_reason = self._run_steps(iter(batches), bar, losses)
+                self.summaries.flush()
+            except KeyboardInterrupt:
+                # A second signal or a hook.  Between steps the weights and the step agree: checkpoint them.
+                # Within a step they may not; the last checkpoint is then where --resume continues.
+                stop_reason = "interrupted"
+            finally:
+                if bar is not None:
+                    bar.close()
+            if stop_reason == "interrupted" and not self._in_step and self._checkpoint_step() != self._step():
+                self.save_checkpoint()
         return stop_reason, losses
+
+    def _step(self) -> int:
+        return int(self.step_var.numpy())
 
     def _run_steps(self, iterator, bar, losses: list) -> str:
         """Step from the checkpointed step to max_steps, logging, validating and checkpointing on schedule.
 
         Returns:
-            ``max_steps`` or ``early_stopping``.
+            ``max_steps``, ``early_stopping``, or ``interrupted`` (a signal arrived; the caller checkpoints).
         """
         from .callbacks import scheduled_lr
 
@@ -431,13 +460,19 @@ class Trainer:
         step = self.start
         rate = _StepRate(step)
         while step < max_steps:
+            if self._stop.received is not None:
+                return "interrupted"
             lr = scheduled_lr(self.config, step, float(self.tracker.lr_scale.numpy()))
             self.optimizer.learning_rate.assign(lr)
-            loss = float(self.train_step(next(iterator)))
+            batch = next(iterator)
+            # From the weight update until the step is counted, a checkpoint would hold one update too many.
+            self._in_step = True
+            loss = float(self.train_step(batch))
             if not np.isfinite(loss):
                 raise TfsepError(f"training diverged at step {step + 1}: loss is {loss}; lower training.learning_rate")
             step += 1
             self.step_var.assign(step)
+            self._in_step = False
             losses.append(loss)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)

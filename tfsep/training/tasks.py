@@ -6,6 +6,9 @@
   losses through the iSTFT of the masked mixture.
 - ``WaveformTask`` (Wave-U-Net, Demucs-style): ``(B, L, C)`` in, ``(B, S, L,
   C)`` out; waveform losses only.
+
+The STFT, its inverse and the losses run in float32 under a mixed-precision
+policy; the model's output is cast to float32 before any loss.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from ..audio.spectral import STFT, ExtendMask, InverseSTFT, magnitude
 from ..errors import ConfigError
 from ..separation.spectral import SpectralSeparation
 from . import losses
+from .precision import global_policy
 
 
 def _frame_multiple(config) -> int:
@@ -44,9 +48,10 @@ class SpectrogramTask:
         self.frames = frames
         # pad_end framing gives ceil(L / step) frames: L = frames * step gives exactly `frames`.
         self.excerpt_length = frames * step
-        self.stft = STFT(config["frame_length"], step)
-        self.istft = InverseSTFT(config["frame_length"], step)
-        self.extend = ExtendMask(self.n_bins, config["mask_extension"])
+        # float32 under any global policy: tf.signal's FFTs take no float16, and loud magnitudes overflow it.
+        self.stft = STFT(config["frame_length"], step, dtype="float32")
+        self.istft = InverseSTFT(config["frame_length"], step, dtype="float32")
+        self.extend = ExtendMask(self.n_bins, config["mask_extension"], dtype="float32")
         self.loss_fn, self.on_masks = losses.get(tr["loss"])
         self.loss_params = dict(tr["loss_params"])
 
@@ -77,7 +82,9 @@ class SpectrogramTask:
 
     def separator(self, model):
         """``(1, L, C)`` waveform -> ``(1, S, L, C)`` estimates, for validation."""
-        return SpectralSeparation(model, self.config)
+        # Its STFT layers take the global policy when built: float32, whatever the model's.
+        with global_policy("float32"):
+            return SpectralSeparation(model, self.config)
 
 
 class WaveformTask:
@@ -99,7 +106,7 @@ class WaveformTask:
         return self.loss_fn(est, stems, weights, **self.loss_params)
 
     def separator(self, model):
-        return lambda wave: model(wave, training=False)
+        return lambda wave: tf.cast(model(wave, training=False), tf.float32)
 
 
 def make_task(config):
