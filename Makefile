@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TF_PACKAGE ?= tensorflow-cpu==2.21.0
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps synth-deps demo lint test bench clean
+.PHONY: install system-deps synth-deps web-deps web demo lint test bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,27 @@ synth-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth fluid-soundfont-gm >/dev/null; \
 	  else echo "install fluidsynth and fluid-soundfont-gm (sudo apt-get install fluidsynth fluid-soundfont-gm)"; exit 1; fi; }
 
+# The in-browser page (mobile/web) and its test: Debian's chromium, and LiteRT.js
+# from the npm registry (`npm ci`, pinned by package-lock.json).  Without them
+# (not root, no npm) tests/test_web.py skips, unless TFSEP_REQUIRE_BROWSER=1.
+WEB := mobile/web
+web-deps: $(WEB)/node_modules/.package-lock.json
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium is missing (sudo apt-get install chromium): the browser test will skip"; fi; }
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; }
+	@if command -v npm >/dev/null 2>&1; then cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm is missing (install Node.js): mobile/web has no LiteRT.js, the browser test will skip"; fi
+
+# Serve the page on http://127.0.0.1:8000/ (put exports in mobile/web/models/).
+web: web-deps
+	$(PYTHON) $(WEB)/serve.py
+
 demo: install
 	$(PY) -m tfsep.cli.demo -o demo_output
 
@@ -41,13 +62,14 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: install synth-deps lint
+test: install synth-deps web-deps lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+bench: install web-deps
 	$(PY) bench/separate_speed.py
 	$(PY) bench/vs_spleeter.py
 	$(PY) bench/train_speed.py
+	$(PY) bench/web_speed.py
 
 clean:
-	rm -rf $(VENV) demo_output build *.egg-info .pytest_cache
+	rm -rf $(VENV) demo_output build *.egg-info .pytest_cache $(WEB)/node_modules
