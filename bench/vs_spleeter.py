@@ -67,7 +67,7 @@ def main():
 
     ckpt = args.ckpt or resolve("2stems").path
     truth, mixture = falcon_truth(args.seconds)
-    # tfsep first, as `tfsep separate` starts: its Separator sets TensorFlow's threading before TF runs.
+    # tfsep first, as `tfsep separate` starts.
     model = None
     seps = {}
     for name in args.presets.split(","):
