@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -68,12 +69,21 @@ class Chromium:
         cmd_r, self._cmd_w = os.pipe()  # we write commands; chromium reads fd 3
         self._evt_r, evt_w = os.pipe()  # chromium writes fd 4
         args = [*FLAGS, *flags, f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"]
-        # The shell puts the pipe ends on fds 3 and 4, where chromium expects them
-        # (dash cannot name fds above 9 on the left of a redirection, so the originals stay open too).
-        script = f'exec "$0" "$@" 3<&{cmd_r} 4>&{evt_w}'
+        # Chromium reads commands on fd 3 and writes events to fd 4.  Move the pipe
+        # ends there in the child (via fds >= 10 first, so that neither clobbers
+        # the other); close_fds then keeps only 3 and 4.  (A shell redirection
+        # cannot name the pipe's fd when pytest's capture has pushed it above 9.)
+
+        def to_fds_3_and_4():
+            high_r = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(evt_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", script, binary, *args],
-            pass_fds=(cmd_r, evt_w),
+            [binary, *args],
+            pass_fds=(3, 4),
+            preexec_fn=to_fds_3_and_4,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
