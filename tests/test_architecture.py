@@ -139,7 +139,8 @@ def test_the_walker_sees_the_layout():
     # Guards the guard: an empty or mis-resolved graph would pass every test below.
     graph = _graph()
     assert "tfsep.separation.separator" in graph and "tfsep.cli" in graph
-    assert "tfsep.separation.plan" in graph["tfsep.separation.separator"]
+    assert "tfsep.separation.options" in graph["tfsep.separation.separator"]
+    assert "tfsep.separation.plan" in graph["tfsep.separation.options"]
     assert "tfsep.audio.codecs" in graph["tfsep.audio.writer"]
     assert "tfsep.audio.channels" in graph["tfsep.data.pipeline"]  # ``from ..audio.channels import remix``
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -7,6 +7,8 @@
   and ``R`` = mean of the odd-numbered ones.
 * Mono output is the mean of the (folded) stereo signal; mono input is
   duplicated for stereo output.
+* Stems come back in the input's layout (:func:`output_channels`): mono for
+  a mono input, stereo for any other (a mono model's stems duplicated).
 
 File reading, in-memory separation and training data all use :func:`remix`;
 :func:`restore_channels` maps stems back to the caller's layout.
@@ -37,12 +39,20 @@ def remix(x: np.ndarray, channels: int) -> np.ndarray:
     return np.ascontiguousarray(np.repeat(x, channels, axis=1), dtype=np.float32)  # mono -> stereo
 
 
+def output_channels(input_channels: int) -> int:
+    """Channels of the stems of an input with ``input_channels``: 1 for mono, else 2 (more are downmixed)."""
+    return 1 if int(input_channels) == 1 else 2
+
+
 def restore_channels(y: np.ndarray, channels: int) -> np.ndarray:
-    """Stems ``(n, c)`` computed on a remixed input back to an input of ``channels`` channels.
+    """Stems ``(n, c)`` computed on a remixed input back to the layout of an input of ``channels`` channels.
 
     A mono input gets mono stems (the mean); a stereo or multichannel input
-    gets the stems as the model made them (stereo for a stereo model).
+    gets stereo stems: a stereo model's as they are, a mono model's duplicated.
     """
-    if y.shape[1] == channels or channels != 1:
+    want = output_channels(channels)
+    if y.shape[1] == want:
         return y
-    return y.mean(axis=1, keepdims=True)
+    if want == 1:
+        return y.mean(axis=1, keepdims=True)
+    return remix(y, want)

@@ -390,10 +390,10 @@ def _open(path, sample_rate, channels, offset, duration, stream):
         raise AudioError(f"{path}: sample_rate must be a positive integer, got {sample_rate!r}")
     if channels not in (None, 1, 2):
         raise AudioError(f"{path}: channels must be 1, 2 or None (keep), got {channels!r}")
-    if offset is None or offset < 0:
-        raise AudioError(f"{path}: offset must be >= 0 seconds, got {offset!r}")
-    if duration is not None and not duration > 0:
-        raise AudioError(f"{path}: duration must be > 0 seconds, got {duration!r}")
+    if offset is None or not (0 <= offset < math.inf):
+        raise AudioError(f"{path}: offset must be a finite number of seconds >= 0, got {offset!r}")
+    if duration is not None and not (0 < duration < math.inf):
+        raise AudioError(f"{path}: duration must be a finite number of seconds > 0, got {duration!r}")
     return AudioReader(path, _probe(path, stream), sample_rate, channels, offset, duration, stream)
 
 

@@ -2,10 +2,15 @@
 
 A writer streams blocks into a temp file beside its target and renames it
 into place on commit, so a failure never leaves a truncated file; the target
-is replaced only at that moment.
+is replaced only at that moment.  Commit has two phases, ``finish`` (the
+encoder flushes and its success is checked) and ``publish`` (the rename), so
+that several files can be finished first and published only if all
+succeeded (:mod:`tfsep.separation.stemfiles` commits a track's stems so).
 """
 
+import functools
 import os
+import re
 import subprocess
 import tempfile
 
@@ -55,13 +60,65 @@ def _codec_for(path, codec):
     return codec
 
 
+BITRATE_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)([kKM]?)$")
+
+
+def parse_bitrate(bitrate) -> int:
+    """``320k``, ``1.5M`` or ``128000`` -> bits per second; an ``OutputError`` for anything else."""
+    m = BITRATE_PATTERN.match(str(bitrate).strip())
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "K": 1e3, "M": 1e6}[m.group(2)] if m else 0.0
+    if value < 1000:
+        raise OutputError(f"bitrate {bitrate!r} is not a bitrate: give bits per second such as 320k, 192000 or 1.5M")
+    return int(value)
+
+
+@functools.lru_cache(maxsize=32)
+def _trial_encode(ffmpeg, codec, sample_rate, channels, bitrate):
+    encoder, _ = FFMPEG_ENCODERS[codec]
+    cmd = [ffmpeg, "-hide_banner", "-v", "error", "-f", "lavfi", "-i", f"anullsrc=r={sample_rate}:cl=mono"]
+    cmd += ["-t", "0.1", "-ac", str(channels), "-c:a", encoder, "-b:a", str(bitrate), "-f", "null", "-"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", line) for line in res.stderr.strip().splitlines()]  # "[libvorbis @ 0x..]"
+    return None if res.returncode == 0 else (one_line(lines[0]) if lines else f"ffmpeg exit status {res.returncode}")
+
+
+def check_encoding(codec, sample_rate, channels, bit_depth=16, bitrate="320k") -> None:
+    """Refuse now what :class:`AudioWriter` would refuse only once the audio is there: bit depth, bitrate, encoder.
+
+    Lossy codecs get a trial encode of 0.1 s of silence with the same
+    settings, so a bitrate the encoder rejects (Vorbis has limits per
+    sample rate and channels) fails before any separation.
+    """
+    codec = str(codec).lower()
+    if codec not in SUPPORTED_OUTPUT_CODECS:
+        raise OutputError(f"unknown codec {codec!r} (use {', '.join(SUPPORTED_OUTPUT_CODECS)})")
+    if codec in ("wav", "flac"):
+        subtypes = WAV_SUBTYPES if codec == "wav" else FLAC_SUBTYPES
+        if bit_depth not in subtypes:
+            extra = " (32-bit float is WAV only)" if codec == "flac" and bit_depth == 32 else ""
+            raise OutputError(
+                f"{codec} cannot be written with bit depth {bit_depth}{extra}: use {' or '.join(map(str, subtypes))}"
+            )
+        return
+    parse_bitrate(bitrate)
+    ffmpeg = require_tool("ffmpeg", f"{codec} files", "write")
+    encoder, _ = FFMPEG_ENCODERS[codec]
+    if encoder not in ffmpeg_encoders(ffmpeg):
+        raise OutputError(f"this ffmpeg has no {encoder} encoder needed for {codec}; install a full ffmpeg build")
+    why = _trial_encode(ffmpeg, codec, int(sample_rate), int(channels), str(bitrate))
+    if why is not None:
+        layout = {1: "mono", 2: "stereo"}.get(int(channels), f"{channels} channels")
+        raise OutputError(f"{codec} cannot be encoded at {bitrate} for {sample_rate} Hz {layout} ({encoder}: {why})")
+
+
 class AudioWriter:
     """Stream blocks into a temp file beside ``path``; rename it to ``path`` on commit.
 
     Use as a context manager: a clean exit commits, an exception aborts (temp
     file removed, an existing ``path`` left untouched).  wav: PCM_16/PCM_24/
     FLOAT for ``bit_depth`` 16/24/32; flac: 16/24; mp3/ogg/m4a: ffmpeg at
-    ``bitrate``.
+    ``bitrate``.  ``commit`` is ``finish`` (encode to the end, check) then
+    ``publish`` (rename into place).
     """
 
     def __init__(self, path, sample_rate, channels, codec=None, bit_depth=16, bitrate="320k"):
@@ -72,7 +129,7 @@ class AudioWriter:
             raise AudioError(f"{self.path}: invalid sample rate {sample_rate} or channels {channels}")
         self.frames_written = 0
         self._sf = self._proc = self._tmp = None
-        self._done = False
+        self._done = self._finished = False
         subtype = None
         if self.codec in ("wav", "flac"):
             subtype = (WAV_SUBTYPES if self.codec == "wav" else FLAC_SUBTYPES).get(bit_depth)
@@ -159,8 +216,8 @@ class AudioWriter:
 
     def write(self, block):
         """Append a ``(n, channels)`` float block (1-D allowed for mono)."""
-        if self._done:
-            raise AudioError(f"{self.path}: writer already committed or aborted")
+        if self._done or self._finished:
+            raise AudioError(f"{self.path}: writer already finished, committed or aborted")
         x = np.asarray(block, dtype=np.float32)
         if x.ndim == 1 and self.channels == 1:
             x = x[:, None]
@@ -179,13 +236,14 @@ class AudioWriter:
             raise OutputError(f"{self.path}: write failed ({why})") from None
         self.frames_written += len(x)
 
-    def commit(self):
-        """Finish encoding and atomically move the file to ``path``."""
-        if self._done:
+    def finish(self):
+        """Encode to the end and check it worked; the file stays a temp until :meth:`publish`."""
+        if self._done or self._finished:
             return
         try:
             if self._sf is not None:
-                self._sf.close()
+                sfile, self._sf = self._sf, None
+                sfile.close()
             else:
                 self._proc.stdin.close()
                 if self._proc.wait() != 0:
@@ -193,16 +251,33 @@ class AudioWriter:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it 0600
-            os.replace(self._tmp, self.path)
         except OutputError:
             self.abort()
             raise
         except (OSError, RuntimeError) as e:
             self.abort()
             raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
+        self._finished = True
+
+    def publish(self):
+        """Move the finished file to ``path`` (replacing what was there): the only moment ``path`` changes."""
+        if self._done:
+            return
+        if not self._finished:
+            raise AudioError(f"{self.path}: publish before finish")
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as e:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
         self._tmp = None
         self._done = True
         self._cleanup()
+
+    def commit(self):
+        """Finish encoding and atomically move the file to ``path``."""
+        self.finish()
+        self.publish()
 
     def _cleanup(self):
         if self._proc is not None:

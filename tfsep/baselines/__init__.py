@@ -57,12 +57,60 @@ def get_method(name: str, **params):
         raise TfsepError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})")
     module, cls, fixed, _ = BASELINES[key]
     klass = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    _check_param_types(key, klass, params)
     try:
         method = klass(**{**fixed, **params})
     except TypeError as exc:
         raise TfsepError(f"baseline {key}: bad parameter ({exc})") from None
     method.name = key
     return method
+
+
+def _defaults(klass) -> dict:
+    """Keyword defaults of ``klass`` and of the bases its ``**kw`` reaches."""
+    import inspect
+
+    defaults = {}
+    for base in reversed(klass.__mro__):
+        init = base.__dict__.get("__init__")
+        if init is None:
+            continue
+        for name, p in inspect.signature(init).parameters.items():
+            if p.default is not inspect.Parameter.empty:
+                defaults[name] = p.default
+    return defaults
+
+
+def _is_number(value, integer: bool) -> bool:
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_is_number(v, integer) for v in value)
+    ok = (int,) if integer else (int, float)
+    return isinstance(value, ok) and not isinstance(value, bool)
+
+
+def _check_param_types(key: str, klass, params: dict) -> None:
+    """Refuse ``-p margin=abc`` now, not as a TypeError deep in librosa once a track is loaded.
+
+    A parameter whose default is a number must be a number (or a list of
+    numbers, as librosa takes for margins and kernel sizes), an integer
+    where the default is one; a string or a flag must be one too.
+    """
+    defaults = _defaults(klass)
+    for name, value in params.items():
+        default = defaults.get(name)
+        if default is None:
+            continue  # unknown names: the constructor's TypeError; None defaults take several types
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, (int, float, tuple, list)):
+            integer = all(isinstance(d, int) for d in (default if isinstance(default, (tuple, list)) else [default]))
+            ok, want = _is_number(value, integer), "an integer" if integer else "a number"
+        elif isinstance(default, str):
+            ok, want = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise TfsepError(f"baseline {key}: parameter {name} must be {want} (default {default!r}), got {value!r}")
 
 
 def baseline_separator(name: str, stems=None, **params):

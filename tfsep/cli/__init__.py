@@ -1,9 +1,10 @@
 """Command line: the ``tfsep`` click group and one module per command.
 
 Thin: parse, call the library, print.  TensorFlow is imported inside the
-commands so ``tfsep --help`` stays fast.  Every ``TfsepError`` becomes one
-line on stderr and a non-zero exit code, never a traceback
-(:mod:`.common`).  The demo behind ``make demo`` is :mod:`.demo`.
+commands so ``tfsep --help`` stays fast.  Every ``TfsepError``, usage
+error and interruption (Ctrl-C, SIGTERM: exit 130) becomes one line on
+stderr and a non-zero exit code, never a traceback (:mod:`.common`).  The
+demo behind ``make demo`` is :mod:`.demo`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warnings
 import click
 
 from .. import __version__
-from .common import quiet_tensorflow, show_warning
+from .common import TfsepGroup, quiet_tensorflow, show_warning
 from .evaluate import evaluate
 from .export import export
 from .models import models
@@ -21,7 +22,7 @@ from .separate import separate
 from .train import data, train
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TfsepGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tfsep")
 def main():
     """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""

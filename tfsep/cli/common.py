@@ -1,13 +1,19 @@
-"""What every ``tfsep`` command shares: one-line errors, exit codes, quiet TensorFlow, readable warnings."""
+"""What every ``tfsep`` command shares: one-line errors, exit codes, signals, quiet TensorFlow, readable warnings."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import signal
 import sys
+import threading
 
 import click
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
+# Ctrl-C and SIGTERM alike: what a shell reports for a job stopped by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
 
 
@@ -19,6 +25,11 @@ def error(message: str) -> None:
 def note_line(message: str) -> None:
     """Print ``tfsep: note: message`` on stderr: something the user should know, not a failure."""
     click.echo(f"tfsep: note: {message}", err=True)
+
+
+def status_line(message: str) -> None:
+    """Print ``tfsep: message`` on stderr: what is happening (a plain line, fine in a log)."""
+    click.echo(f"tfsep: {message}", err=True)
 
 
 def fail(message: str, code: int = EXIT_FAILED):
@@ -35,3 +46,72 @@ def show_warning(message, category, filename, lineno, file=None, line=None):
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ start-up chatter (CPU features, oneDNN): noise to a user."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class FiniteFloat(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses ``nan`` and ``inf`` (``float()`` accepts both)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that the same cleanup as for Ctrl-C runs."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within: SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) instead of killing the process.
+
+    ``kill PID`` then unwinds like Ctrl-C: temp files are removed, writers
+    aborted, and the exit code is :data:`EXIT_INTERRUPTED`.  Handlers can be
+    set only in the main thread; elsewhere SIGTERM keeps its own behaviour.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+class TfsepGroup(click.Group):
+    """The ``tfsep`` group: every failure as one ``tfsep: error:`` line and an exit code, never a traceback.
+
+    Usage errors (a bad option value, a missing argument) exit 2 with the
+    message and where to read more on one line; Ctrl-C and SIGTERM exit 130.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            with sigterm_as_interrupt():
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            fail(" ".join(exc.format_message().split()) + hint, EXIT_USAGE)
+        except click.ClickException as exc:
+            fail(" ".join(exc.format_message().split()), exc.exit_code)
+        except click.Abort as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, Terminated):
+                fail("interrupted (SIGTERM)", EXIT_INTERRUPTED)
+            if isinstance(cause, KeyboardInterrupt):
+                fail("interrupted", EXIT_INTERRUPTED)
+            fail("aborted")
+        except KeyboardInterrupt as exc:  # after the command, while click winds down
+            fail("interrupted (SIGTERM)" if isinstance(exc, Terminated) else "interrupted", EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else 0)

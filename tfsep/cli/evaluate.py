@@ -8,7 +8,7 @@ import click
 
 from ..errors import TfsepError
 from ..separation.presets import QUALITIES
-from .common import fail
+from .common import FiniteFloat, fail
 
 
 def _parse_params(values) -> dict:
@@ -70,11 +70,11 @@ def _parse_params(values) -> dict:
     help="Worker processes that score tracks in parallel.",
 )
 @click.option(
-    "--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start of the excerpt in seconds."
+    "--offset", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Start of the excerpt in seconds."
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Score only this many seconds of each track.",
 )
@@ -141,7 +141,14 @@ def evaluate(
                 raise TfsepError(f"no track matches {', '.join(track_names)}")
         from ..baselines import is_baseline
 
-        specs = [resolve_method(m, wiener, quality, **(baseline_params if is_baseline(m) else {})) for m in methods]
+        specs = []
+        for m in methods:
+            if not quiet and not is_baseline(m):
+                from ..pretrained import peek_config
+
+                peek_config(m)  # an unknown name fails before the note
+                click.echo(f"tfsep: loading model {m}...", err=True)
+            specs.append(resolve_method(m, wiener, quality, **(baseline_params if is_baseline(m) else {})))
         result = run_evaluation(
             specs,
             tracks,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import TfsepError
-from .common import fail
+from .common import fail, status_line
 
 
 def _size(path: Path) -> int:
@@ -45,14 +45,25 @@ def _size(path: Path) -> int:
     show_default=True,
     help="tflite weights: float16, or int8 (weight-only, float compute; needs ai-edge-quantizer).",
 )
-@click.option("--frames", type=int, default=None, help="tflite: STFT frames per call (default: the model's T).")
+@click.option(
+    "--frames", type=click.IntRange(min=1), default=None, help="tflite: STFT frames per call (default: the model's T)."
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def export(model, fmt, output, model_version, graph, quantize, frames, overwrite, as_json):
     """Export a model as a SavedModel (TF Serving) or a builtin-ops TFLite file."""
     try:
-        from ..pretrained import load_model
+        from ..export.outputs import check_export_output
+        from ..pretrained import load_model, peek_config
 
+        # Before the model loads: a bad -o or an existing export fails at once.
+        cfg = peek_config(model)
+        name = cfg["name"] if cfg is not None else None
+        check_export_output(
+            output, fmt, version=model_version, overwrite=overwrite, name=name, graph=graph, quantize=quantize
+        )
+        if not as_json:
+            status_line(f"loading model {model or name}...")
         tfsep_model = load_model(model, quiet=as_json)
         if fmt == "savedmodel":
             from ..export import export_savedmodel

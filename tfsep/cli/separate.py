@@ -10,7 +10,7 @@ import click
 from ..config import MASK_EXTENSIONS
 from ..errors import TfsepError
 from ..separation.presets import DEFAULT_QUALITY, QUALITIES
-from .common import EXIT_FAILED, error, fail, note_line
+from .common import EXIT_FAILED, FiniteFloat, error, fail, note_line, status_line
 
 
 def _parse_stems(value):
@@ -36,7 +36,11 @@ def _parse_stems(value):
     help="Output path inside OUTPUT; placeholders {track}, {stem}, {codec}, {folder}.",
 )
 @click.option(
-    "-c", "--codec", type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a"]), default="wav", show_default=True
+    "-c",
+    "--codec",
+    type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a"]),
+    default=None,
+    help="Output format. [default: the template's extension (-f '{stem}.mp3'), else wav]",
 )
 @click.option("-b", "--bitrate", default="320k", show_default=True, help="Bitrate of mp3/ogg/m4a output.")
 @click.option(
@@ -54,22 +58,24 @@ def _parse_stems(value):
     help="rescale: scale all stems down together if any would clip; clamp: hard clip; none: leave as is.",
 )
 @click.option(
-    "--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Start reading at this many seconds."
+    "--offset", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Start reading at this many seconds."
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Separate only this many seconds (default: the whole file).",
 )
-@click.option("--segment", type=float, default=None, help="Segment length in seconds (default: the model's T frames).")
+@click.option(
+    "--segment", type=FiniteFloat(), default=None, help="Segment length in seconds (default: the model's T frames)."
+)
 @click.option(
     "--overlap",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).",
 )
-@click.option("--batch-size", type=int, default=None, help="Segments per model call.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Segments per model call.")
 @click.option("--stems", "stems", default=None, help="Write only these stems, e.g. vocals or vocals,drums.")
 @click.option(
     "--quality",
@@ -149,79 +155,120 @@ def separate(
     """Separate audio files into stems.
 
     Each INPUT (WAV, FLAC, OGG, MP3, M4A, AAC, .stem.mp4) gives one file per
-    stem under OUTPUT.  A file that fails is reported and the others go on;
-    the exit code is 1 if any failed.
+    stem under OUTPUT.  Every option, input and output is checked before the
+    model loads.  A file that fails is reported and the others go on; the
+    exit code is 1 if any failed.
     """
     stem_list = _parse_stems(stems)
+    talk = not quiet and not as_json
+    options = dict(
+        quality=quality,
+        segment=segment,
+        overlap=overlap,
+        batch_size=batch_size,
+        stems=stem_list,
+        wiener_iterations=wiener,
+        mask_extension=mask_extension,
+        residual=residual,
+        shifts=shifts,
+        channel_swap=channel_swap,
+    )
+    write = dict(bitrate=bitrate, bit_depth=int(bit_depth), offset=offset, duration=duration, sample_rate=sample_rate)
     try:
-        from ..baselines import baseline_separator, is_baseline
+        from ..separation.preflight import check_output_options, plan_tracks
 
-        if server:
-            from ..export.serving_client import RemoteSeparator
-
-            if not model_name:
-                raise click.BadParameter("give the served model's name", param_hint="--model-name")
-            sep = RemoteSeparator(server, model_name, overlap=overlap, stems=stem_list)
-        elif is_baseline(model):
-            sep = baseline_separator(model, stems=stem_list)
-        else:
-            from ..separation import Separator
-
-            sep = Separator(
-                model,
-                quality=quality,
-                segment=segment,
-                overlap=overlap,
-                batch_size=batch_size,
-                stems=stem_list,
-                wiener_iterations=wiener,
-                mask_extension=mask_extension,
-                residual=residual,
-                shifts=shifts,
-                channel_swap=channel_swap,
-            )
+        codec = check_output_options(filename_template, codec, bitrate, int(bit_depth), clip)
+        sep, model_name, stem_names = _cheap_separator(server, model_name, model, overlap, stem_list, options)
+        tracks = plan_tracks(
+            inputs,
+            output_dir,
+            stem_names,
+            filename_template=filename_template,
+            codec=codec,
+            overwrite=overwrite,
+            **write,
+        )
     except TfsepError as exc:
         fail(str(exc))
-    results = []
-    failed = 0
-    for path in inputs:
+    for track in tracks:
+        if track.error:
+            error(track.error)
+    if sep is None and any(t.error is None for t in tracks):
+        if talk:
+            status_line(f"loading model {model or model_name}...")
         try:
-            summary = sep.separate_file(
-                path,
-                output_dir,
-                filename_template=filename_template,
-                codec=codec,
-                bitrate=bitrate,
-                bit_depth=int(bit_depth),
-                clip=clip,
-                offset=offset,
-                duration=duration,
-                overwrite=overwrite,
-                progress=not quiet and not as_json,
-                sample_rate=sample_rate,
-            )
-            summary["status"] = "ok"
-            results.append(summary)
-            for note in summary.get("notes", []):
-                note_line(f"{path}: {note}")
-            if not quiet and not as_json:
-                click.echo(
-                    f"{path}: {summary['duration']:.1f} s separated in {summary['seconds']:.1f} s "
-                    f"({summary['realtime_factor']:.1f}x real time) -> " + ", ".join(summary["outputs"].values()),
-                    err=True,
-                )
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # one bad file must not stop the batch
-            failed += 1
-            message = (
-                str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
-            )
-            error(message)
-            results.append({"input": path, "status": "failed", "error": message})
+            from ..separation import Separator
+
+            sep = Separator(model, **options)
+        except TfsepError as exc:
+            fail(str(exc))
+    run = dict(filename_template=filename_template, codec=codec, clip=clip, overwrite=overwrite, **write)
+    results = [
+        {"input": t.input, "status": "failed", "error": t.error}
+        if t.error
+        else _separate_one(sep, t.input, output_dir, talk, run)
+        for t in tracks
+    ]
+    failed = sum(r["status"] == "failed" for r in results)
     if as_json:
-        click.echo(json.dumps({"model": sep.config["name"], "stems": sep.stems, "results": results}, indent=2))
+        name = sep.config["name"] if sep is not None else model_name
+        stems_out = sep.stems if sep is not None else stem_names
+        click.echo(json.dumps({"model": name, "stems": stems_out, "results": results}, indent=2))
     if failed:
         if not as_json and len(inputs) > 1:
             error(f"{failed} of {len(inputs)} files failed")
         sys.exit(EXIT_FAILED)
+
+
+def _separate_one(sep, path, output_dir, talk, run) -> dict:
+    """Separate one file and say how it went; its summary, or ``status: failed`` and the error (printed)."""
+    from ..separation.stemfiles import stderr_is_terminal
+
+    if talk and not stderr_is_terminal():
+        status_line(f"separating {path}...")
+    try:
+        summary = sep.separate_file(path, output_dir, progress=talk, **run)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # one bad file must not stop the batch
+        message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
+        error(message)
+        return {"input": path, "status": "failed", "error": message}
+    summary["status"] = "ok"
+    for note in summary.get("notes", []):
+        note_line(f"{path}: {note}")
+    if talk:
+        click.echo(
+            f"{path}: {summary['duration']:.1f} s separated in {summary['seconds']:.1f} s "
+            f"({summary['realtime_factor']:.1f}x real time) -> " + ", ".join(summary["outputs"].values()),
+            err=True,
+        )
+    return summary
+
+
+def _cheap_separator(server, served_name, model, overlap, stem_list, options):
+    """``(separator or None, model name, stem names or None)`` without loading a model.
+
+    A TF Serving client or a classical baseline is cheap to make; a model is
+    not, so its stems and options are checked on its config alone and the
+    separator comes later (None here).
+    """
+    from ..baselines import baseline_separator, is_baseline
+
+    if server:
+        from ..export.serving_client import RemoteSeparator
+
+        if not served_name:
+            raise click.BadParameter("give the served model's name", param_hint="--model-name")
+        sep = RemoteSeparator(server, served_name, overlap=overlap, stems=stem_list)
+        return sep, sep.config["name"], sep.stems
+    if is_baseline(model):
+        sep = baseline_separator(model, stems=stem_list)
+        return sep, sep.config["name"], sep.stems
+    from ..pretrained import DEFAULT_MODEL, peek_config
+    from ..separation import separation_options
+
+    cfg = peek_config(model)
+    if cfg is None:  # a Spleeter checkpoint under a name of its own: its stems are known once loaded
+        return None, model or DEFAULT_MODEL, None
+    return None, cfg["name"], separation_options(cfg, **options).stems

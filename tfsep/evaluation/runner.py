@@ -46,8 +46,10 @@ def resolve_method(name: str, wiener_iterations: int | None = None, quality: str
     if is_baseline(name):
         method = get_method(name, **params)
         return MethodSpec(method.name, method, bool(getattr(method, "needs_references", False)), list(method.stems))
+    from ..pretrained import peek_config
     from ..separation import Separator
 
+    peek_config(name)  # an unknown name or a broken model directory fails before TensorFlow starts
     sep = Separator(name, quality=quality, wiener_iterations=wiener_iterations)
     label = Path(name).name if os.sep in str(name) or Path(str(name)).exists() else str(name)
     if quality:
@@ -161,13 +163,31 @@ def _unscored(methods: list[MethodSpec], track, settings: _Settings, scoring: _S
     return todo
 
 
-def _separate(spec: MethodSpec, refs: dict, mixture, sample_rate: int) -> tuple[dict, float]:
-    """Run one method on the mixture: ``({stem: float32 estimate} for the reference stems, seconds)``."""
+def _separate(spec: MethodSpec, refs: dict, mixture, sample_rate: int, track_name: str = "") -> tuple[dict, float]:
+    """Run one method on the mixture: ``({stem: float32 estimate} for the reference stems, seconds)``.
+
+    A classical method that fails (librosa refusing a ``-p`` value, say)
+    is a ``TfsepError`` naming the method and the track, not a traceback.
+    """
     method = spec.method.for_track(refs, sample_rate) if spec.needs_references else spec.method
     t0 = time.perf_counter()
-    estimates = method.separate(mixture, sample_rate)
+    try:
+        estimates = method.separate(mixture, sample_rate)
+    except TfsepError:
+        raise
+    except Exception as exc:
+        if _is_model(spec.method):
+            raise
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise TfsepError(f"{spec.label} failed on track {track_name} ({why}); check its -p parameters") from None
     seconds = time.perf_counter() - t0
     return {s: np.asarray(estimates[s], dtype=np.float32) for s in estimates if s in refs}, seconds
+
+
+def _is_model(method) -> bool:
+    from ..separation import Separator
+
+    return isinstance(method, Separator)
 
 
 def _plot_track(spec: MethodSpec, track, mixture, estimates, refs, sample_rate, outdir: Path) -> str:
@@ -196,7 +216,7 @@ def _score_track(track, todo: list, settings: _Settings, scoring: _Scoring, plot
             scoring.tick()
             continue
         refs = {s: audio[s] for s in ref_stems}
-        estimates, seconds = _separate(spec, refs, mixture, sr)
+        estimates, seconds = _separate(spec, refs, mixture, sr, track.name)
         fields = {
             "track": track.name,
             "method": spec.label,
@@ -253,12 +273,34 @@ def evaluate(
     if jobs < 1:
         raise TfsepError(f"--jobs must be >= 1, got {jobs}")
     settings = _Settings(Path(outdir), metric, duration, offset, plots, log or (lambda msg: None))
+    new_dirs = [p for p in (settings.outdir, *settings.outdir.parents) if not p.exists()]
     settings.outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _evaluate(methods, tracks, settings, jobs, progress)
+    except BaseException:
+        _remove_empty(settings.outdir, new_dirs)  # a run that failed before scoring anything leaves no folder
+        raise
+
+
+def _remove_empty(outdir: Path, new_dirs: list) -> None:
+    for path in sorted((p for p in outdir.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(path.iterdir()):
+            path.rmdir()
+    for path in new_dirs:  # deepest first
+        try:
+            path.rmdir()
+        except OSError:
+            break
+
+
+def _evaluate(methods, tracks, settings: _Settings, jobs: int, progress: bool) -> dict:
+    """:func:`evaluate` once its output folder exists."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(tracks) * len(methods), unit="run", desc="evaluate")
+        # disable=None: no bar when stderr is not a terminal (a log gets no carriage-return redraws).
+        bar = tqdm(total=len(tracks) * len(methods), unit="run", desc="evaluate", disable=None)
     scoring = _Scoring(jobs, bar)
     plotted: set = set()
     try:

@@ -30,9 +30,9 @@ import tempfile
 from pathlib import Path
 
 from ..audio.spectral import masks_in_blocks
-from ..errors import OutputError
 from ..separation.plan import config_plan
 from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
+from .outputs import check_export_output
 
 META_FILE = "assets.extra/tfsep.json"
 
@@ -137,12 +137,9 @@ def export_savedmodel(model, out, version: int = 1, overwrite: bool = False) -> 
     """
     import keras
 
-    if int(version) < 0:
-        raise OutputError(f"version must be a non-negative integer, got {version}")
+    check_export_output(out, "savedmodel", version=version, overwrite=overwrite)
     out = Path(out)
     target = out / str(int(version))
-    if target.exists() and not overwrite:
-        raise OutputError(f"{target} exists: pass --overwrite to replace it or choose another --version")
     fns, meta = _functions(model)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=out))

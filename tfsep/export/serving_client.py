@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..errors import AudioError, TfsepError
+from ..separation.options import select_stems
 from ..separation.overlap_add import overlap_add_stream
 from ..separation.plan import make_plan
-from ..separation.separator import select_stems
 
 MAX_MESSAGE = 1 << 30
 

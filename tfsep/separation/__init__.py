@@ -1,5 +1,7 @@
 """Separation: any-length audio -> stems with a model, in overlapping segments.
 
+- :mod:`.options`: every inference option checked against a model config
+  (before the model loads);
 - :mod:`.plan`: segment length, hop and crossfade window (one plan for the
   local, SavedModel and TF Serving paths);
 - :mod:`.overlap_add`: the streaming overlap-add loop;
@@ -11,16 +13,19 @@
 TensorFlow is imported only when a model first runs.
 """
 
+from .options import SeparationOptions, select_stems, separation_options
 from .overlap_add import overlap_add_stream
 from .plan import SegmentPlan, config_plan, crossfade_window, make_plan
-from .separator import Separator, select_stems
+from .separator import Separator
 
 __all__ = [
     "SegmentPlan",
+    "SeparationOptions",
     "Separator",
     "config_plan",
     "crossfade_window",
     "make_plan",
     "overlap_add_stream",
     "select_stems",
+    "separation_options",
 ]

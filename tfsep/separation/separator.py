@@ -19,24 +19,12 @@ import numpy as np
 
 from ..audio.channels import remix, restore_channels
 from ..audio.io import check_waveform, resample
-from ..config import MASK_EXTENSIONS
-from ..errors import AudioError, ModelError, TfsepError
+from ..errors import AudioError, ModelError
 from ..models import TfsepModel
+from .options import separation_options
 from .overlap_add import overlap_add_stream
-from .plan import config_plan
-from .presets import preset, residual_stem
+from .presets import preset
 from .tta import augmented
-from .waveform import separation_domain
-
-
-def select_stems(all_stems, stems, model_name) -> list:
-    """The requested subset of ``all_stems`` in model order (all when ``stems`` is empty)."""
-    if not stems:
-        return list(all_stems)
-    unknown = [s for s in stems if s not in all_stems]
-    if unknown:
-        raise TfsepError(f"model {model_name} has no stem {', '.join(unknown)} (its stems: {', '.join(all_stems)})")
-    return [s for s in all_stems if s in stems]
 
 
 class Separator:
@@ -76,8 +64,7 @@ class Separator:
         shifts=None,
         channel_swap=None,
     ):
-        options = preset(quality)
-        _one_op_at_a_time()
+        preset(quality)  # an unknown preset fails before the model loads
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 
@@ -86,36 +73,32 @@ class Separator:
         cfg = model.config
         self.sample_rate = cfg["sample_rate"]
         self.channels = cfg["n_channels"]
-        self.plan = config_plan(cfg, segment, overlap)
+        opts = separation_options(
+            cfg,
+            quality=quality,
+            segment=segment,
+            overlap=overlap,
+            batch_size=batch_size,
+            stems=stems,
+            wiener_iterations=wiener_iterations,
+            mask_extension=mask_extension,
+            residual=residual,
+            shifts=shifts,
+            channel_swap=channel_swap,
+        )
+        self.plan = opts.plan
         self.segment, self.overlap, self.hop = self.plan.segment, self.plan.overlap, self.plan.hop
-        self.batch_size = int(batch_size or cfg["separation"]["batch_size"])
-        if self.batch_size < 1:
-            raise TfsepError(f"batch_size must be >= 1, got {self.batch_size}")
-        all_stems = list(cfg["stems"])
-        self.stems = select_stems(all_stems, stems, cfg["name"])
-        self._stem_index = [all_stems.index(s) for s in self.stems]
-        self.domain = separation_domain(cfg)
-        spectral = self.domain == "spectrogram"
-
-        def pick(value, key):
-            return options[key] if value is None else value
-
-        self.mask_extension = pick(mask_extension, "mask_extension") if spectral else None
-        if spectral and self.mask_extension not in MASK_EXTENSIONS:
-            raise TfsepError(f"mask_extension must be one of {', '.join(MASK_EXTENSIONS)}, got {self.mask_extension!r}")
+        self.batch_size = opts.batch_size
+        self.stems = opts.stems
+        self._stem_index = [cfg["stems"].index(s) for s in self.stems]
+        self.domain = opts.domain
+        self.mask_extension = opts.mask_extension
         # A model config's own mask_extension is what it was trained with; the option overrides it here only.
-        self.config = dict(cfg, mask_extension=self.mask_extension) if spectral else cfg
-        wiener_iterations = pick(wiener_iterations, "wiener") if spectral else (wiener_iterations or 0)
-        self.wiener_iterations = int(wiener_iterations)
-        if self.wiener_iterations < 0:
-            raise TfsepError(f"wiener_iterations must be >= 0, got {wiener_iterations}")
-        if self.wiener_iterations and not spectral:
-            raise TfsepError(f"--wiener refines spectrogram masks; model {cfg['name']} separates waveforms directly")
-        self.residual = residual_stem(pick(residual, "residual"), all_stems)
-        self.shifts = int(pick(shifts, "shifts"))
-        if self.shifts < 0:
-            raise TfsepError(f"shifts must be >= 0, got {shifts}")
-        self.channel_swap = bool(pick(channel_swap, "channel_swap")) and self.channels == 2
+        self.config = dict(cfg, mask_extension=self.mask_extension) if self.domain == "spectrogram" else cfg
+        self.wiener_iterations = opts.wiener_iterations
+        self.residual = opts.residual
+        self.shifts = opts.shifts
+        self.channel_swap = opts.channel_swap
         self._fn = None
 
     # -- model call ---------------------------------------------------------------
@@ -213,23 +196,6 @@ class Separator:
         from .stemfiles import separate_file
 
         return separate_file(self, path, output_dir, **options)
-
-
-def _one_op_at_a_time() -> None:
-    """Let TensorFlow run one op at a time, each on every core, if it has not started yet.
-
-    A separation graph is a chain of big convolutions and FFTs: running two
-    at once only makes them fight for the cores (on 2 cores, 40% more time
-    per song with TensorFlow's default of several ops at a time).  Once
-    TensorFlow runs, its settings can no longer change and are kept.
-    """
-    import tensorflow as tf
-
-    try:
-        if tf.config.threading.get_inter_op_parallelism_threads() == 0:
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
 
 
 def _chunks(x: np.ndarray, size: int):

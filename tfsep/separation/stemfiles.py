@@ -6,14 +6,14 @@ layout, sample-aligned with it (the model may run at another rate inside).
 ``clip="rescale"`` of integer or lossy output needs the peak of the whole
 track before writing, so stems first go to float32 temp files next to their
 destination and are encoded in a second streaming pass.  Every stem is
-committed only after all of them were written: a failure leaves no output
-file behind.
+committed only after all of them were written and encoded: a failure leaves
+no output file behind, and an existing one as it was.
 """
 
 from __future__ import annotations
 
 import os
-import string
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,75 +22,23 @@ import numpy as np
 
 from ..audio import codecs
 from ..audio import io as audio_io
-from ..audio.channels import restore_channels
-from ..audio.writer import AudioWriter, apply_clip
+from ..audio.channels import output_channels, restore_channels
+from ..audio.writer import AudioWriter, apply_clip, check_encoding
 from ..errors import OutputError, TfsepError
+from .outputs import (
+    DEFAULT_TEMPLATE,
+    PLACEHOLDERS,
+    check_writable,
+    missing_dirs,
+    output_paths,
+    refuse_inputs,
+    template_codec,
+    track_name,
+)
 
-DEFAULT_TEMPLATE = "{track}/{stem}.{codec}"
-PLACEHOLDERS = ("track", "stem", "codec", "folder")
+__all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "output_paths", "separate_file", "stderr_is_terminal", "track_name"]
+
 READ_BLOCK = 1 << 17
-
-
-def track_name(path) -> str:
-    """File name without its audio extension(s): ``song.stem.mp4`` -> ``song``."""
-    name = Path(path).name
-    for ext in (".stem.mp4", ".stem.m4a"):
-        if name.lower().endswith(ext):
-            return name[: -len(ext)]
-    return Path(name).stem or name
-
-
-def output_paths(input_path, output_dir, stems, template=DEFAULT_TEMPLATE, codec="wav") -> dict[str, Path]:
-    """Stem -> output path from a filename template; never outside ``output_dir``."""
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    unknown = sorted(f for f in fields if f not in PLACEHOLDERS)
-    if unknown:
-        raise OutputError(
-            f"filename template {template!r}: unknown placeholder {{{unknown[0]}}} "
-            f"(use {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
-        )
-    root = Path(os.path.abspath(output_dir))
-    values = {
-        "track": track_name(input_path),
-        "folder": Path(os.path.abspath(input_path)).parent.name,
-        "codec": codec,
-    }
-    paths = {}
-    for stem in stems:
-        rel = template.format(stem=stem, **values)
-        target = Path(os.path.normpath(root / rel))
-        if os.path.isabs(rel) or (target != root and root not in target.parents) or target == root:
-            raise OutputError(
-                f"filename template {template!r} gives {rel!r}, which is outside the output directory {root}"
-            )
-        paths[stem] = target
-    if len(set(paths.values())) != len(paths):
-        raise OutputError(f"filename template {template!r} gives the same file for several stems: add {{stem}}")
-    return paths
-
-
-def _check_writable(paths, overwrite: bool) -> None:
-    for path in paths.values():
-        if path.exists() and not overwrite:
-            raise OutputError(f"{path} exists: pass --overwrite to replace it")
-        if path.is_dir():
-            raise OutputError(f"{path} is a directory, cannot write a stem there")
-        parent = path.parent
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write to {parent}: permission denied or not a directory")
-
-
-def _missing_dirs(paths) -> list[Path]:
-    """Directories that writing ``paths`` will create, deepest first."""
-    missing = set()
-    for path in paths.values():
-        parent = path.parent
-        while not parent.exists():
-            missing.add(parent)
-            parent = parent.parent
-    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
 
 
 class _FloatTemp:
@@ -131,8 +79,11 @@ class _FloatTemp:
 
 
 def _progress_bar(enabled, total_samples, rate, name):
-    """A tqdm bar over seconds of audio (length unknown: no percentage or ETA), or None."""
-    if not enabled:
+    """A tqdm bar over seconds of audio (length unknown: no percentage or ETA), or None.
+
+    Only on a terminal: in a log, a bar's carriage-return redraws are noise.
+    """
+    if not enabled or not stderr_is_terminal():
         return None
     from tqdm import tqdm
 
@@ -148,6 +99,14 @@ def _progress_bar(enabled, total_samples, rate, name):
             else "{desc}: {n:.1f} s audio [{elapsed}]"
         ),
     )
+
+
+def stderr_is_terminal() -> bool:
+    """True when stderr is a terminal (where a progress bar belongs), not a log or a pipe."""
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
 
 
 class _ToOutput:
@@ -211,9 +170,8 @@ def _output_format(reader, separator, sample_rate):
     rate = int(sample_rate or reader.source_sample_rate)
     if rate <= 0:
         raise OutputError(f"output sample rate must be a positive integer, got {sample_rate!r}")
-    # A mono input gets mono stems; stereo and multichannel inputs get the model's stereo stems.
-    channels = 1 if reader.source_channels == 1 else separator.channels
-    return rate, channels
+    # A mono input gets mono stems; stereo and multichannel inputs get stereo stems, whatever the model's layout.
+    return rate, output_channels(reader.source_channels)
 
 
 def separate_file(
@@ -235,6 +193,8 @@ def separate_file(
     """Separate one audio file and write one file per stem, at the input's sample rate and channel layout.
 
     Args:
+        codec: wav, flac, mp3, ogg or m4a; None: the one the template's
+            extension names (``{stem}.mp3``), else wav.
         sample_rate: write the stems at this rate instead of the input's.
     Returns:
         A summary dict: input, outputs (stem -> path), duration (s), seconds
@@ -242,22 +202,26 @@ def separate_file(
         gain_db, clipped (samples beyond full scale that the format clipped)
         and notes (one-line messages about gain changes, for the user).
     """
-    codec = (codec or "wav").lower()
-    if codec not in codecs.SUPPORTED_OUTPUT_CODECS:
-        raise OutputError(f"unknown codec {codec!r} (use {', '.join(codecs.SUPPORTED_OUTPUT_CODECS)})")
+    codec = template_codec(filename_template, codec)
     if clip not in codecs.CLIP_MODES:
         raise OutputError(f"unknown clip mode {clip!r} (use {', '.join(codecs.CLIP_MODES)})")
     if bit_depth not in (16, 24, 32):
         raise OutputError(f"bit depth must be 16, 24 or 32, got {bit_depth}")
     paths = output_paths(path, output_dir, separator.stems, filename_template, codec)
-    _check_writable(paths, overwrite)
+    refuse_inputs(paths, [path])
+    check_writable(paths, overwrite)
 
     t0 = time.perf_counter()
     model_rate = separator.sample_rate
     reader = audio_io.open_audio(
         path, sample_rate=model_rate, channels=separator.channels, offset=offset, duration=duration
     )
-    out_rate, out_channels = _output_format(reader, separator, sample_rate)
+    try:
+        out_rate, out_channels = _output_format(reader, separator, sample_rate)
+        check_encoding(codec, out_rate, out_channels, bit_depth, bitrate)
+    except BaseException:
+        reader.close()
+        raise
     bar = _progress_bar(progress, reader.frames, model_rate, track_name(path))
 
     def on_segment(done):
@@ -312,7 +276,7 @@ class _StemSink:
         self.codec, self.bit_depth, self.bitrate, self.clip = codec, bit_depth, bitrate, clip
         self.float_output = codec == "wav" and bit_depth == 32
         self.two_pass = clip == "rescale" and not self.float_output
-        self.new_dirs = _missing_dirs(paths)
+        self.new_dirs = missing_dirs(paths)
         self.temps, self.writers = {}, {}
         self.frames = 0
         self.peak = 0.0
@@ -354,8 +318,12 @@ class _StemSink:
             for stem, temp in self.temps.items():
                 for block in temp.blocks():
                     self.writers[stem].write(apply_clip(block, "rescale", scale))
+        # Every encoder finishes before any file is renamed into place: a failing
+        # stem leaves all of the user's old files as they were.
         for w in self.writers.values():
-            w.commit()
+            w.finish()
+        for w in self.writers.values():
+            w.publish()
         self.done = True
         return {
             "peak": self.peak,
