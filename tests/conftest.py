@@ -131,3 +131,12 @@ def write_wav(path, x, sr=SR, subtype="FLOAT"):
 
 def noise(n, channels=2, seed=0, amp=0.1):
     return np.random.default_rng(seed).standard_normal((n, channels)).astype(np.float32) * amp
+
+
+@pytest.fixture
+def hermetic_model_places(tmp_path, monkeypatch):
+    """Model name lookups never see the user's cache or model home, and never reach a network."""
+    monkeypatch.setenv("TFSEP_MODEL_HOME", str(tmp_path / "model_home"))
+    monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TFSEP_NO_PIP", "1")
+    monkeypatch.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")

@@ -30,7 +30,8 @@ def with_export_residual(model, stems, mixture):
     """Stems ``(S, L, C)`` of one segment as an export gives them: its residual stem is the mixture minus the others."""
     import tensorflow as tf
 
-    from tfsep.export.metadata import inference_options, with_residual
+    from tfsep.export.metadata import inference_options
+    from tfsep.separation.presets import with_residual
 
     _, residual = inference_options(model)
     index = None if residual is None else model.config["stems"].index(residual)

@@ -200,11 +200,8 @@ CASES = [
 
 
 @pytest.fixture(autouse=True)
-def _hermetic_model_places(tmp_path, monkeypatch):
-    monkeypatch.setenv("TFSEP_MODEL_HOME", str(tmp_path / "model_home"))
-    monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TFSEP_NO_PIP", "1")
-    monkeypatch.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")
+def _hermetic_model_places(hermetic_model_places):
+    """Every test here looks models up in its own empty places (conftest)."""
 
 
 # Found only by decoding the whole file, so after the model loads (and before anything is written).

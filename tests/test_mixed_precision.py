@@ -7,12 +7,12 @@ restores Keras' global dtype policy, which the rest of the suite relies on.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from export_helpers import pretrained_2stems
 
 SR = 44100
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -133,25 +133,13 @@ def test_ratio_mask_model_trains_on_full_scale_music(loud_music, tmp_path, resto
     assert keras.mixed_precision.global_policy().name == "float32"  # restored by the run
 
 
-def _pretrained_2stems():
-    from tfsep.errors import TfsepError
-    from tfsep.pretrained import load_model
-
-    try:
-        return load_model("2stems", quiet=True)
-    except TfsepError as exc:
-        if os.environ.get("TFSEP_REQUIRE_PRETRAINED") == "1":
-            raise
-        pytest.skip(f"pretrained 2stems unavailable: {exc}")
-
-
 def test_pretrained_2stems_masks_are_finite_under_bfloat16(restore_policy):
     """The policy ``auto`` picks on current GPUs: Spleeter's weights, magnitudes up to 1e4."""
     from tfsep import models
     from tfsep.config import load_config
     from tfsep.training.precision import global_policy
 
-    pretrained = _pretrained_2stems()
+    pretrained = pretrained_2stems()
     with global_policy("mixed_bfloat16"):
         model = models.build(load_config("2stems"))
     model.set_weights(pretrained.keras_model.get_weights())

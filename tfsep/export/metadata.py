@@ -35,21 +35,6 @@ def inference_options(model) -> tuple[dict, str | None]:
     return cfg, residual_stem(options["residual"], cfg["stems"])
 
 
-def with_residual(stems, mixture, residual_index):
-    """Stems ``(..., S, L, C)`` with stem ``residual_index`` replaced by ``mixture (..., L, C)`` minus the others."""
-    import tensorflow as tf
-
-    if residual_index is None:
-        return stems
-    others = tf.reduce_sum(stems, axis=-3) - stems[..., residual_index, :, :]
-    parts = [
-        stems[..., :residual_index, :, :],
-        (mixture - others)[..., None, :, :],
-        stems[..., residual_index + 1 :, :, :],
-    ]
-    return tf.concat(parts, axis=-3)
-
-
 def metadata(model) -> dict:
     """What a client needs to run an exported model: rates, STFT, stems, segmenting, the options baked in."""
     cfg, residual = inference_options(model)

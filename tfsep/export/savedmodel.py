@@ -31,7 +31,8 @@ from pathlib import Path
 
 from ..audio.spectral import masks_in_blocks
 from ..separation.plan import config_plan
-from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
+from ..separation.presets import with_residual
+from .metadata import ExportError, inference_options, metadata, model_kind
 from .outputs import check_export_output
 
 META_FILE = "assets.extra/tfsep.json"

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..audio.spectral import extend_masks
 from ..config import segment_samples
-from .metadata import ExportError, inference_options, metadata, model_kind, with_residual
+from ..separation.presets import with_residual
+from .metadata import ExportError, inference_options, metadata, model_kind
 from .outputs import check_export_output, tflite_paths
 
 GRAPHS = ("core", "full")

@@ -48,3 +48,18 @@ def residual_stem(residual, stems) -> str | None:
     if residual not in stems:
         raise TfsepError(f"residual stem {residual!r} is not a stem of this model (its stems: {', '.join(stems)})")
     return residual
+
+
+def with_residual(stems, mixture, residual_index):
+    """Stems ``(..., S, L, C)`` with stem ``residual_index`` replaced by ``mixture (..., L, C)`` minus the others."""
+    import tensorflow as tf
+
+    if residual_index is None:
+        return stems
+    others = tf.reduce_sum(stems, axis=-3) - stems[..., residual_index, :, :]
+    parts = [
+        stems[..., :residual_index, :, :],
+        (mixture - others)[..., None, :, :],
+        stems[..., residual_index + 1 :, :, :],
+    ]
+    return tf.concat(parts, axis=-3)

@@ -23,7 +23,7 @@ from ..errors import AudioError, ModelError
 from ..models import TfsepModel
 from .options import separation_options
 from .overlap_add import overlap_add_stream
-from .presets import preset
+from .presets import preset, with_residual
 from .tta import augmented
 
 
@@ -126,12 +126,7 @@ class Separator:
 
             @tf.function(input_signature=[tf.TensorSpec([None, self.segment, self.channels], tf.float32)])
             def fn(batch):
-                stems = run(batch)
-                if residual is not None:
-                    others = tf.reduce_sum(stems, axis=1) - stems[:, residual]
-                    stems = tf.concat(
-                        [stems[:, :residual], (batch - others)[:, None], stems[:, residual + 1 :]], axis=1
-                    )
+                stems = with_residual(run(batch), batch, residual)
                 return stems if every_stem else tf.gather(stems, index, axis=1)
 
             self._fn = fn
