@@ -92,3 +92,43 @@ def test_missing_fluidsynth_or_soundfont_is_one_line_error(tmp_path, monkeypatch
         assert r.exit_code != 0 and "soundfont not found" in r.output
     r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path / "out"), "--stems", "vocals,piano"])
     assert r.exit_code != 0 and "piano" in r.output and "Traceback" not in r.output
+
+
+@needs_fluidsynth
+def test_studio_profile_renders_arranged_mixed_songs(tmp_path):
+    """Several parts and sound sources, a mixing chain, stems that still sum to the mixture; seeded."""
+    pytest.importorskip("pedalboard")
+    for name in ("a", "b"):
+        synth.generate(tmp_path / name, 3, 6, seed=11, stems=("drums", "bass", "other"), profile="studio", jobs=2)
+    sources, n_parts = set(), 0
+    for k in range(3):
+        folder = tmp_path / "a" / f"synth-{k:04d}"
+        audio = {s: _read(folder / f"{s}.wav")[0] for s in ("drums", "bass", "other", "mixture")}
+        for s, x in audio.items():
+            np.testing.assert_array_equal(x, _read(tmp_path / "b" / folder.name / f"{s}.wav")[0])
+            assert np.all(np.isfinite(x)) and x.shape == (6 * 44100, 2)
+        np.testing.assert_allclose(audio["mixture"], audio["drums"] + audio["bass"] + audio["other"], atol=1e-6)
+        assert all(np.sqrt(np.mean(audio[s] ** 2)) > 1e-3 for s in ("drums", "bass", "other"))
+        song = json.loads((folder / "song.json").read_text())
+        assert song["profile"] == "studio" and song["sections"]
+        n_parts += sum(len(v) for v in song["parts"].values())
+        sources |= {p["source"] for v in song["parts"].values() for p in v}
+    assert n_parts > 3 * 3 or len(sources) > 1  # more than one part per stem somewhere, or several fonts
+
+
+def test_studio_composition_follows_the_harmony_and_drops_parts():
+    from tfsep.data.compose import compose_studio
+
+    a = compose_studio(np.random.default_rng([4, 0]), 30)
+    assert a == compose_studio(np.random.default_rng([4, 0]), 30)
+    bass = a["parts"]["bass"][0]["events"]
+    assert bass and all(24 <= p <= 62 for _, _, p, _ in bass)
+    # Human timing: onsets are not all on the sixteenth grid.
+    assert any(s % (synth.TPB // 4) for s, _, _, _ in a["parts"]["drums"][0]["events"])
+    kinds = {k for k, _, _ in a["sections"]}
+    assert len(kinds) >= 2
+
+
+def test_unknown_profile_is_one_line_error(tmp_path):
+    r = CliRunner().invoke(main, ["data", "synth", "-o", str(tmp_path), "--profile", "lofi"])
+    assert r.exit_code == 2 and "lofi" in r.output

@@ -85,15 +85,23 @@ def data():
 @click.option("--sample-rate", type=int, default=44100, show_default=True)
 @click.option("--soundfont", default=None, help="General MIDI .sf2 (default: $TFSEP_SOUNDFONT or Debian's FluidR3_GM).")
 @click.option("-j", "--jobs", type=int, default=None, help="Songs rendered in parallel.")
+@click.option(
+    "--profile",
+    type=click.Choice(["basic", "studio"]),
+    default="basic",
+    show_default=True,
+    help="basic: one soundfont, one part per stem, no effects. studio: arranged parts, several soundfonts "
+    "and drum kits, a mixing chain per part and on the bus (needs pedalboard).",
+)
 @click.option("-q", "--quiet", is_flag=True)
-def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, quiet):
+def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, profile, quiet):
     """Generate synthetic songs (MIDI rendered by FluidSynth) with separate stems."""
     from ..data import synth as synth_mod
 
     stem_list = [s.strip() for s in stems.split(",") if s.strip()]
     try:
         paths = synth_mod.generate(
-            out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet
+            out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet, profile=profile
         )
     except TfsepError as exc:
         fail(str(exc))
