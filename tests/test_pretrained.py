@@ -202,8 +202,13 @@ def test_paths(places, tmp_path):
 
 
 def test_list_models(places):
+    from tfsep.pretrained.places import SHIPPED_DIR, SHIPPED_MODELS
+
     rows = {row["name"]: row for row in pretrained.list_models()}
     assert set(rows) == set(pretrained.MODEL_NAMES)
+    for name in SHIPPED_MODELS:  # in the package: present wherever tfsep is installed
+        row = rows.pop(name)
+        assert row["present"] is True and row["kind"] == "tfsep" and row["path"] == str(SHIPPED_DIR / name)
     for name, row in rows.items():
         assert row["present"] is False and row["kind"] is None
         assert row["path"] == str(places.cache / name)
@@ -237,7 +242,7 @@ def test_load_model_converts_checkpoint_once(places, monkeypatch):
         return make_tfsep_dir(Path(dest))
 
     fake_modeldir = types.ModuleType("tfsep.pretrained.modeldir")
-    fake_modeldir.load_model_dir = lambda path: ("loaded", Path(path))
+    fake_modeldir.load_model_dir = lambda path, build=None: ("loaded", Path(path))
     fake_import_module = types.ModuleType("tfsep.pretrained.spleeter_import")
     fake_import_module.import_spleeter_checkpoint = fake_import
     monkeypatch.setitem(sys.modules, "tfsep.pretrained.modeldir", fake_modeldir)

@@ -62,7 +62,8 @@ TRAINING = {
     "keep_checkpoints": (int, 3),
     # Data: "folders" (stem folders, e.g. tfsep data synth output), "musdb" (.stem.mp4), "musdbhq" (WAV).
     "dataset": (str, "folders"),
-    "train_path": ((str, type(None)), None),
+    # A dataset root; for "folders" also a list of roots, used together.
+    "train_path": ((str, list, type(None)), None),
     # folders: a second folder tree; null = the last validation_tracks tracks of train_path.
     # musdb/musdbhq: null = musdb's validation split of the train subset.
     "validation_path": ((str, type(None)), None),
@@ -236,9 +237,20 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         if tr[key] not in options:
             fail(source, p + key, f"must be one of {', '.join(options)}, got {tr[key]!r}")
 
+    if isinstance(tr["train_path"], list) and (
+        tr["dataset"] != "folders"
+        or not tr["train_path"]
+        or not all(isinstance(x, str) and x for x in tr["train_path"])
+    ):
+        fail(
+            source, p + "train_path", "a list of dataset roots must be non-empty paths, and only for dataset 'folders'"
+        )
+    if tr["train_max_steps"] < 0:
+        fail(
+            source, p + "train_max_steps", f"must be >= 0 (0: write the starting weights), got {tr['train_max_steps']}"
+        )
     for key in (
         "batch_size",
-        "train_max_steps",
         "checkpoint_every",
         "validate_every",
         "log_every",

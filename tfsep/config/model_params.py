@@ -71,6 +71,17 @@ MODEL_TYPES = {
         "init_from": ((str, type(None)), None),  # model dir, pretrained name or .weights.h5 for the first net
         "freeze": (bool, False),
     },
+    # A frozen vocal separator (first), then a splitter of what it leaves (drums, bass, other...).
+    "cascade": {
+        "first": (dict, REQUIRED),  # {"type": "unet" | "enhanced_unet", "params": {...}}: the vocal model
+        "first_stems": (list, ["vocals", "accompaniment"]),  # its stems; the first is the cascade's first stem
+        "first_F": (int, 1024),  # the bins it sees (Spleeter's 2stems: 1024, 11 kHz)
+        "init_from": ((str, type(None)), None),  # its weights: a pretrained name, model dir or .weights.h5
+        "freeze": (bool, True),
+        "vocal_mask_extension": (str, "average"),  # its mask over bins first_F..F
+        "splitter": (dict, REQUIRED),  # {"type": ..., "params": {...}} over all F bins, stems[1:]
+        "splitter_init_from": ((str, type(None)), None),  # a model dir of a splitter trained alone
+    },
 }
 
 # The refinement U-Net of stacked_unet: unet_branch params.
@@ -205,12 +216,55 @@ def _validate_stacked_unet(params: dict, cfg: dict, source: str) -> None:
         fail(source, p + "init_from", "must be a path, a model name or null")
 
 
+def _validate_subnet(spec, what: str, cfg: dict, source: str) -> dict:
+    """A nested ``{"type", "params"}`` spectrogram model, checked against ``cfg`` (its own F and stems)."""
+    p = f"model.params.{what}."
+    if not isinstance(spec, dict):
+        fail(source, p[:-1], "must be an object with type and params")
+    if spec.get("type") not in STACKABLE_TYPES:
+        fail(source, p + "type", f"must be one of {', '.join(STACKABLE_TYPES)}, got {spec.get('type')!r}")
+    for key in spec:
+        if key not in ("type", "params"):
+            fail(source, p + key, "is not a known key (known: type, params)")
+    params = spec.get("params", {})
+    if not isinstance(params, dict):
+        fail(source, p + "params", "must be an object")
+    params = check_section(params, MODEL_TYPES[spec["type"]], p + "params.", source)
+    MODEL_VALIDATORS[spec["type"]](params, cfg, source, p + "params.")
+    return {"type": spec["type"], "params": params}
+
+
+def _validate_cascade(params: dict, cfg: dict, source: str) -> None:
+    p = "model.params."
+    stems, first_stems = cfg["stems"], params["first_stems"]
+    if len(first_stems) < 2 or not all(isinstance(s, str) and s for s in first_stems):
+        fail(source, p + "first_stems", "must list the vocal model's stems (at least 2 names)")
+    if len(stems) < 2 or stems[0] != first_stems[0]:
+        fail(
+            source,
+            "stems",
+            f"a cascade's first stem must be its first model's ({first_stems[0]!r}), then the splitter's",
+        )
+    if not 1 <= params["first_F"] <= cfg["F"]:
+        fail(source, p + "first_F", f"must be between 1 and F ({cfg['F']}), got {params['first_F']}")
+    if params["vocal_mask_extension"] not in ("zeros", "average"):
+        fail(source, p + "vocal_mask_extension", "must be 'zeros' or 'average'")
+    params["first"] = _validate_subnet(
+        params["first"], "first", {**cfg, "F": params["first_F"], "stems": list(first_stems)}, source
+    )
+    params["splitter"] = _validate_subnet(params["splitter"], "splitter", {**cfg, "stems": list(stems[1:])}, source)
+    for key in ("init_from", "splitter_init_from"):
+        if params[key] is not None and not params[key]:
+            fail(source, p + key, "must be a path, a model name or null")
+
+
 MODEL_VALIDATORS = {
     "unet": _validate_unet,
     "enhanced_unet": _validate_enhanced_unet,
     "wave_unet": _validate_wave_unet,
     "demucs": _validate_demucs,
     "stacked_unet": _validate_stacked_unet,
+    "cascade": _validate_cascade,
 }
 
 

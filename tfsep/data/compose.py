@@ -187,13 +187,19 @@ def _chord_tones(deg, pitch_of, seventh: bool, octave: int = 4) -> list:
     return [p - 12 if p > 74 else p for p in ps]
 
 
-def _other_parts(rng, sections, chords, pitch_of, bar: int) -> list[dict]:
-    """1-4 parts: chords (often distorted power chords), a pad, an arpeggio, a lead line."""
+def _other_parts(rng, sections, chords, pitch_of, bar: int, heavy: bool = False) -> list[dict]:
+    """1-5 parts: chords (often distorted power chords), a pad, an arpeggio, a lead line.
+
+    ``heavy`` (rock/metal): the chords are distorted power chords, often
+    palm-muted sixteenth chugs, doubled by a second guitar, and the lead is
+    a distorted guitar more often than not.
+    """
     parts = []
-    program = int(rng.choice(CHORD_PROGRAMS))
+    program = int(rng.choice(DISTORTED_GUITARS)) if heavy else int(rng.choice(CHORD_PROGRAMS))
     power = program in DISTORTED_GUITARS
     seventh = (not power) and rng.random() < 0.4
     comp = int(rng.integers(4))
+    chug = [rng.random() < rng.uniform(0.4, 0.9) for _ in range(16)] if heavy and rng.random() < 0.6 else None
     ev = []
     playing = [rng.random() < DENSITY[kind] + 0.3 for kind, _, _ in sections]
     if not any(playing):  # the chords play somewhere in every song
@@ -206,7 +212,9 @@ def _other_parts(rng, sections, chords, pitch_of, bar: int) -> list[dict]:
             while root > 52:
                 root -= 12
             tones = [root, root + 7, root + 12] if power else _chord_tones(chords[b], pitch_of, seventh)
-            if power:
+            if chug is not None:
+                spans = [(i * TPB // 4, TPB // 8) for i in range(16) if chug[i]]  # palm-muted sixteenths
+            elif power:
                 spans = [(i * TPB // 2, TPB // 2) for i in range(8)] if comp < 2 else [(0, 2 * TPB), (2 * TPB, 2 * TPB)]
             elif comp == 0:
                 spans = [(0, bar)]
@@ -221,6 +229,8 @@ def _other_parts(rng, sections, chords, pitch_of, bar: int) -> list[dict]:
                     strum = i * int(rng.integers(0, 12))
                     ev.append((b * bar + off + strum, b * bar + off + int(dur * 0.92), p, 90))
     parts.append({"name": "chords", "program": program, "events": ev})
+    if heavy and rng.random() < 0.6:  # a second rhythm guitar plays the same part (placed elsewhere)
+        parts.append({"name": "chords double", "program": int(rng.choice(DISTORTED_GUITARS)), "events": list(ev)})
 
     if rng.random() < 0.6:
         ev = []
@@ -242,9 +252,12 @@ def _other_parts(rng, sections, chords, pitch_of, bar: int) -> list[dict]:
                     p = tones[i % len(tones)] if rng.random() < 0.85 else tones[0] + 12
                     ev.append((b * bar + i * step, b * bar + (i + 1) * step - 10, p, 80))
         parts.append({"name": "arpeggio", "program": int(rng.choice(ARP_PROGRAMS)), "events": ev})
-    if rng.random() < 0.45:
-        ev = _melody(rng, sections, chords, pitch_of, bar, octave=5, only=("chorus", "break", "outro"))
-        parts.append({"name": "lead", "program": int(rng.choice(LEAD_PROGRAMS)), "events": ev})
+    if rng.random() < (0.7 if heavy else 0.45):
+        ev = _melody(
+            rng, sections, chords, pitch_of, bar, octave=5, only=None if heavy else ("chorus", "break", "outro")
+        )
+        lead = int(rng.choice(DISTORTED_GUITARS)) if heavy and rng.random() < 0.7 else int(rng.choice(LEAD_PROGRAMS))
+        parts.append({"name": "lead", "program": lead, "events": ev})
     return parts
 
 
@@ -296,10 +309,11 @@ def compose_studio(rng: np.random.Generator, seconds: float) -> dict:
         return 12 * octave + root + scale[deg % 7] + 12 * (deg // 7)
 
     timing_ms = float(rng.uniform(2, 14))
+    heavy = bool(rng.random() < 0.35)
     parts = {
         "drums": [{"name": "kit", "program": 0, "events": _drums(rng, sections, bar)}],
         "bass": [{"name": "bass", "program": int(rng.choice(BASS_PROGRAMS)), "events": []}],
-        "other": _other_parts(rng, sections, chords, pitch_of, bar),
+        "other": _other_parts(rng, sections, chords, pitch_of, bar, heavy),
         "vocals": [{"name": "lead vocal", "program": int(rng.choice(VOCAL_PROGRAMS)), "events": []}],
     }
     parts["bass"][0]["events"] = _bass(rng, sections, chords, pitch_of, bar)
@@ -316,5 +330,6 @@ def compose_studio(rng: np.random.Generator, seconds: float) -> dict:
         "progression": list(prog),
         "sections": [list(s) for s in sections],
         "timing_ms": timing_ms,
+        "heavy": heavy,
         "parts": parts,
     }

@@ -34,7 +34,12 @@ def part_chain(rng, stem: str, program: int):
     fx = []
     hp = {"drums": (20, 60), "bass": (25, 45), "vocals": (80, 160), "other": (60, 220)}[stem]
     fx.append(pb.HighpassFilter(float(rng.uniform(*hp))))
-    if stem == "other" and (program in GUITARS) and program not in DISTORTED and rng.random() < 0.35:
+    if stem == "other" and program in DISTORTED and rng.random() < 0.7:
+        # High gain into a cabinet: the GM distortion samples alone are tamer than a metal rhythm guitar.
+        fx.append(pb.HighpassFilter(float(rng.uniform(80, 150))))
+        fx.append(pb.Distortion(drive_db=float(rng.uniform(10, 30))))
+        fx.append(pb.LowpassFilter(float(rng.uniform(4500, 7500))))
+    elif stem == "other" and (program in GUITARS) and program not in DISTORTED and rng.random() < 0.35:
         fx.append(pb.Distortion(drive_db=float(rng.uniform(6, 22))))
         fx.append(pb.LowpassFilter(float(rng.uniform(4000, 8000))))  # a guitar cabinet's roll-off
     if stem == "bass" and rng.random() < 0.45:

@@ -19,6 +19,7 @@ feeds them to waveform models directly.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -57,11 +58,21 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
     sr = config["sample_rate"]
     stems = config["stems"]
     kind = tr["dataset"]
-    train_root = _check_path(tr["train_path"], "train_path")
+    if kind == "folders" and isinstance(tr["train_path"], list):
+        train_root = [_check_path(p, "train_path") for p in tr["train_path"]]
+    else:
+        train_root = _check_path(tr["train_path"], "train_path")
     if kind == "folders":
         # All stems of each folder are listed (not only the config's): a
         # derived stem such as accompaniment needs them.
-        train = stem_folders(train_root, sample_rate=sr)
+        if isinstance(train_root, list):  # several trees: names get their tree's name, to stay unique
+            train = [
+                dataclasses.replace(t, name=f"{root.name}/{t.name}")
+                for root in train_root
+                for t in stem_folders(root, sample_rate=sr)
+            ]
+        else:
+            train = stem_folders(train_root, sample_rate=sr)
         if tr["validation_path"]:
             valid = stem_folders(_check_path(tr["validation_path"], "validation_path"), sample_rate=sr)
         else:

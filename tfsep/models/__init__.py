@@ -2,7 +2,7 @@
 
 ``build(config) -> keras.Model`` dispatches on ``config["model"]["type"]``
 to one module per family (``unet`` and its Conv1D form ``unet1d``,
-``enhanced_unet``, ``stacked``, ``wave_unet``, ``demucs``), which share
+``enhanced_unet``, ``stacked``, ``cascade``, ``wave_unet``, ``demucs``), which share
 ``unet_body``, ``blocks`` and ``layers``.  Adding a family means a module
 here, a line in ``_builders`` and its schema in ``tfsep.config.model_params``.
 Pure Keras: nothing here reads or writes files or downloads anything; model
@@ -21,6 +21,7 @@ from ..errors import ModelError
 
 def _builders() -> dict:
     """``model.type`` -> ``fn(config) -> keras.Model``; imported on first use (Keras is heavy)."""
+    from .cascade import build_cascade
     from .demucs import build_demucs
     from .enhanced_unet import build_enhanced_unet
     from .stacked import build_stacked_unet
@@ -33,6 +34,7 @@ def _builders() -> dict:
         "stacked_unet": build_stacked_unet,
         "wave_unet": build_wave_unet,
         "demucs": build_demucs,
+        "cascade": build_cascade,
     }
 
 
@@ -47,6 +49,31 @@ def build(config: dict):
     if mtype not in builders:
         raise ModelError(f"model type {mtype!r} is not known (known: {', '.join(sorted(builders))})")
     return builders[mtype](config)
+
+
+def inference_function(model, config: dict):
+    """A faster ``model(magnitude, training=False)`` for the U-Net families (same results), or None."""
+    mtype = config["model"]["type"]
+    if mtype == "unet":
+        from .unet import inference_function as fn
+    elif mtype == "cascade":
+        from .cascade import inference_function as fn
+    else:
+        return None
+    return fn(model, config)
+
+
+def sub_config(config: dict, part: str) -> dict:
+    """The config of a nested network (``first`` of a stacked model or cascade, ``splitter`` of a cascade)."""
+    if config["model"]["type"] == "cascade":
+        from .cascade import first_config, splitter_config
+
+        return first_config(config) if part == "first" else splitter_config(config)
+    from .stacked import first_config
+
+    if part != "first":
+        raise ModelError(f"a {config['model']['type']} model has no {part!r} network")
+    return first_config(config)
 
 
 @dataclass

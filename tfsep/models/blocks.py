@@ -288,3 +288,38 @@ class ApplyMasks(Float32Layer):
 
     def compute_output_shape(self, input_shapes):
         return tuple(input_shapes[0])
+
+
+@_reg
+class RemainderMagnitude(Float32Layer):
+    """Inputs ``[masks (B, S, T, F, C), magnitude (B, T, F, C)]`` -> ``(1 - masks[:, 0]) * magnitude``.
+
+    What a cascade's first model leaves of the mixture (its first stem
+    removed): the input of the splitter.
+    """
+
+    def call(self, inputs):
+        masks, mag = inputs
+        return (1.0 - masks[:, 0]) * mag
+
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes[1])
+
+
+@_reg
+class CascadeMasks(Float32Layer):
+    """Inputs ``[first masks (B, S1, ...), splitter masks (B, S2, ...)]`` -> ``(B, 1 + S2, ...)``.
+
+    The first stem keeps the first model's mask ``m``; the splitter's masks
+    share the rest, ``(1 - m) * m_j``.  Where the splitter's masks sum to one
+    the cascade's do too, so the stems add up to the mixture.
+    """
+
+    def call(self, inputs):
+        first, split = inputs
+        m = first[:, :1]
+        return ops.concatenate([m, (1.0 - m) * split], axis=1)
+
+    def compute_output_shape(self, input_shapes):
+        a, b = input_shapes
+        return (a[0], None if b[1] is None else b[1] + 1, *a[2:])

@@ -13,8 +13,7 @@
 TensorFlow is imported only when a model is loaded or built.
 """
 
-from .init_from import build_model
-from .lookup import converted_dir, list_models, load_model, peek_config, resolve
+from .lookup import build_model, converted_dir, list_models, load_model, peek_config, resolve
 from .modeldir import is_model_dir, load_model_dir, save_model_dir
 from .places import DEFAULT_MODEL, MODEL_NAMES, ModelLocation, cache_dir, model_home
 

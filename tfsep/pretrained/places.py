@@ -15,8 +15,13 @@ import os
 from pathlib import Path
 from typing import Callable
 
-MODEL_NAMES = ("2stems", "4stems", "5stems")
+MODEL_NAMES = ("2stems", "4stems", "5stems", "4stems-lite")
 DEFAULT_MODEL = "2stems"
+
+# Models tfsep trained and ships inside the package (small: only the parts
+# that are not someone else's weights; see tfsep/pretrained/shipped/*/README).
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+SHIPPED_MODELS = ("4stems-lite",)
 
 RELEASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0"
 
@@ -110,6 +115,7 @@ def search_dirs() -> list[tuple[Path, str]]:
         origin = "TFSEP_MODEL_HOME" if os.environ.get("TFSEP_MODEL_HOME") else "saved_models"
         dirs.append((home, origin))
     dirs.append((cache_dir(), "user cache"))
+    dirs.append((SHIPPED_DIR, "shipped with tfsep"))
     return dirs
 
 

@@ -20,8 +20,8 @@ from ..audio.spectral import (
     overlap_add_frames,
 )
 from ..audio.wiener import fused_stereo_segment_em, wiener
+from ..models import inference_function
 from ..models.layers import RatioMask
-from ..models.unet import inference_function
 
 
 class SpectralSeparation:

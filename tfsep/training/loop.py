@@ -36,6 +36,7 @@ import numpy as np
 
 from ..config import load_config
 from ..errors import ConfigError, ModelError, TfsepError
+from ..pretrained.modeldir import stored_part
 from .signals import StopSignals
 
 CHECKPOINT_DIR = "checkpoints"
@@ -160,7 +161,10 @@ class Trainer:
         # Datasets are opened before TensorFlow starts: a wrong path fails in a second.
         from ..data.pipeline import open_datasets
 
-        self.train_tracks, self.valid_tracks = open_datasets(self.config)
+        if self.tr["train_max_steps"] == 0:  # no steps: nothing to read
+            self.train_tracks, self.valid_tracks = [], []
+        else:
+            self.train_tracks, self.valid_tracks = open_datasets(self.config)
 
     def _check_run_dir(self):
         ckpt = self.run_dir / CHECKPOINT_DIR
@@ -192,10 +196,15 @@ class Trainer:
         previous_policy = keras.mixed_precision.global_policy()
         try:
             self._build_state()
-            batches = self._build_datasets()
-            self.train_step = self._make_train_step()
-            self._open_logs()
-            stop_reason, losses = self._train_loop(batches)
+            if self.tr["train_max_steps"] == 0:
+                # No steps: the run directory becomes a model directory of the starting
+                # weights (a cascade assembled from networks trained alone, say).
+                stop_reason, losses, self.history = "no_steps", [], []
+            else:
+                batches = self._build_datasets()
+                self.train_step = self._make_train_step()
+                self._open_logs()
+                stop_reason, losses = self._train_loop(batches)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
         final_step = int(self.step_var.numpy())
@@ -500,7 +509,7 @@ class Trainer:
         )
         _write_atomic(self.history_path, json.dumps(self.history, indent=1))
         if improved:
-            _save_weights_atomic(self.model, self.out_dir / BEST_WEIGHTS)
+            _save_weights_atomic(stored_part(self.model, self.config), self.out_dir / BEST_WEIGHTS)
         if not self.quiet and self.is_chief:
             per_stem_text = ", ".join(f"{s} {v:.2f}" for s, v in per_stem.items())
             bar.write(f"step {step}: validation SDR {mean:.2f} dB ({per_stem_text})" + (" *" if improved else ""))
@@ -550,7 +559,7 @@ class Trainer:
             shutil.copyfile(best, tmp)
             os.replace(tmp, target)
         else:
-            _save_weights_atomic(model, target)
+            _save_weights_atomic(stored_part(model, self.config), target)
         _write_atomic(out_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
 
 
