@@ -106,6 +106,15 @@ def falcon():
 
 
 @pytest.fixture(scope="session")
+def falcon_stems():
+    """The four true stems of Falcon 69 (real music) at 44.1 kHz: ``{vocals, drums, bass, other}``."""
+    from tfsep.audio.io import load_stems
+
+    stems, _ = load_stems(falcon_path(), sample_rate=SR)
+    return {k: stems[k] for k in ("vocals", "drums", "bass", "other")}
+
+
+@pytest.fixture(scope="session")
 def music(falcon):
     """Three seconds of real stereo music (Falcon 69 mixture) at 44.1 kHz, float32 (samples, 2)."""
     from tfsep.audio import io

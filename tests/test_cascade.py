@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import TINY_CONFIG, falcon_path
+from conftest import TINY_CONFIG
 
 SR = 44100
 STEMS = ["vocals", "drums", "bass", "other"]
@@ -83,14 +83,6 @@ def cascade_config(first_dir, data_root=None, **training) -> dict:
             **training,
         }
     return cfg
-
-
-@pytest.fixture(scope="module")
-def falcon_stems():
-    from tfsep.audio.io import load_stems
-
-    stems, _ = load_stems(falcon_path(), sample_rate=SR)
-    return {k: stems[k] for k in STEMS}
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import SR, falcon_path
+from conftest import SR
 
 from tfsep.evaluation import report
 from tfsep.evaluation.metrics import bss_eval_sources, global_sdr, median_over_frames, museval_scores
 
 STEMS = ["vocals", "drums", "bass", "other"]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def falcon_stems():
-    from tfsep.audio.io import load_stems
-
-    stems, sr = load_stems(falcon_path(), sample_rate=SR)
-    return {k: stems[k] for k in STEMS}
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-TPB = 480  # MIDI ticks per beat (the same as tfsep.data.synth)
+TPB = 480  # MIDI ticks per beat (tfsep.data.synth writes its MIDI files with these)
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
+KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 PROGRESSIONS = (
     (0, 4, 5, 3),
     (0, 5, 3, 4),
@@ -323,7 +324,7 @@ def compose_studio(rng: np.random.Generator, seconds: float) -> dict:
         for part in plist:
             ev = _humanize(rng, part["events"], tempo, timing_ms * (0.5 if stem == "drums" else 1.0), 8.0)
             part["events"] = [(a, min(e, n_ticks), p, v) for a, e, p, v in ev if a < n_ticks - six]
-    key = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][root] + (" minor" if minor else " major")
+    key = KEY_NAMES[root] + (" minor" if minor else " major")
     return {
         "tempo": tempo,
         "key": key,

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TfsepError
+from .compose import KEY_NAMES, MAJOR, MINOR, TPB
 
 STEMS = ("vocals", "drums", "bass", "other")
 SOUNDFONT_CANDIDATES = (
@@ -98,11 +99,7 @@ LEAD_PROGRAMS = (
 )  # choir, voice oohs, synth voice, trumpet, saxes, oboe, clarinet, flute, voice lead
 DRUM_KITS = (0, 8, 16, 24, 25, 32, 40)  # standard, room, power, electronic, TR-808, jazz, brush
 
-MAJOR = (0, 2, 4, 5, 7, 9, 11)
-MINOR = (0, 2, 3, 5, 7, 8, 10)
 PROGRESSIONS = ((0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 4), (5, 3, 0, 4), (0, 3, 0, 4), (1, 4, 0, 0), (0, 5, 1, 4))
-
-TPB = 480  # MIDI ticks per beat
 
 
 class SynthError(TfsepError):
@@ -279,8 +276,7 @@ def compose(rng: np.random.Generator, seconds: float) -> dict:
     levels_db = {s: v + float(rng.uniform(-3, 3)) for s, v in levels_db.items()}
     return {
         "tempo": tempo,
-        "key": ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][root]
-        + (" minor" if minor else " major"),
+        "key": KEY_NAMES[root] + (" minor" if minor else " major"),
         "progression": list(prog),
         "programs": programs,
         "pans": pans,
@@ -378,9 +374,8 @@ def _weights(sources: list[str]) -> list[float]:
 def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont):
     """The ``studio`` profile: arranged parts, a sound source per part, a mixing chain per part and on the bus."""
     from .compose import compose_studio
-    from .mixing import bus, process_part, require_pedalboard
+    from .mixing import bus, process_part
 
-    require_pedalboard()
     song = compose_studio(rng, seconds)
     gm, kits = studio_sources()
     gm = gm or [soundfont]
