@@ -175,6 +175,69 @@ def test_sampler_is_deterministic_and_mixture_is_sum(tone_data):
     np.testing.assert_allclose(m1, s1.sum(0), atol=1e-6)
 
 
+def test_stem_pool_recordings_land_in_their_stem_only(tone_data, tmp_path):
+    """Real recorded takes over synthetic songs: added to the named stem, at the drawn level, and seeded."""
+    from tfsep.config import load_config
+    from tfsep.data.pipeline import ExcerptSampler, StemCache, open_datasets, open_stem_pools
+
+    n = SR * 4
+    tt = np.arange(n) / SR
+    take = (0.3 * np.sin(2 * np.pi * 5000 * tt) * (tt % 1.0 < 0.5)).astype(np.float32)  # plays half the time
+    pool_dir = tmp_path / "takes"
+    pool_dir.mkdir()
+    sf.write(pool_dir / "take.ogg", np.stack([take, take], 1), SR)
+    plain = {"augment_gain": None, "augment_channel_swap": False}
+    cfg = load_config(train_config(tone_data, **plain))
+    pooled_cfg = load_config(
+        train_config(
+            tone_data,
+            stem_pools={"vocals": str(pool_dir)},
+            stem_pool_probability=1.0,
+            stem_pool_level_db=[-6, -6],
+            **plain,
+        )
+    )
+    train, _ = open_datasets(cfg)
+    pools = {s: StemCache(t, [s], 2) for s, t in open_stem_pools(pooled_cfg).items()}
+    assert list(pools) == ["vocals"] and pools["vocals"].arrays[0].shape == (1, n, 2)
+    cache = StemCache(train, cfg["stems"], 2)
+    length = 64 * 128
+    base = ExcerptSampler(cache, length, cfg)
+    pooled = ExcerptSampler(cache, length, pooled_cfg, pools)
+    for i in range(6):
+        _, s0 = base.example(i)
+        mix, s1 = pooled.example(i)
+        np.testing.assert_array_equal(s1[1], s0[1])  # accompaniment untouched
+        added = s1[0] - s0[0]
+        assert np.sqrt(np.mean(added**2)) > 0  # an excerpt that plays was found
+        spectrum = np.abs(np.fft.rfft(added[:, 0]))
+        assert abs(np.argmax(spectrum) * SR / length - 5000) < 20  # it is the take
+        level = 20 * np.log10(np.sqrt(np.mean(added**2)) / np.sqrt(np.mean(s0.sum(0) ** 2)))
+        assert level == pytest.approx(-6, abs=0.01)
+        np.testing.assert_allclose(mix, s1.sum(0), atol=1e-6)
+        np.testing.assert_array_equal(pooled.example(i)[1], s1)  # a pure function of (seed, index)
+    # A loop shorter than the excerpt repeats through it.
+    period = 3000  # samples: shorter than the 8192-sample excerpt
+    loop = (0.2 * np.sin(2 * np.pi * 441 * tt[:period]) * np.linspace(0, 1, period)).astype(np.float32)
+    sf.write(pool_dir / "loop.wav", np.stack([loop, loop], 1), SR)
+    loop_cfg = load_config(
+        train_config(tone_data, stem_pools={"vocals": str(pool_dir / "loop.wav")}, stem_pool_probability=1.0, **plain)
+    )
+    looped = ExcerptSampler(
+        cache, length, loop_cfg, {"vocals": StemCache(open_stem_pools(loop_cfg)["vocals"], ["vocals"], 2)}
+    )
+    added = looped.example(0)[1][0] - base.example(0)[1][0]
+    np.testing.assert_allclose(added[period:], added[:-period], atol=1e-6)
+    assert np.abs(added[-period:]).max() > 0  # no silent tail after the recording ends
+    never = ExcerptSampler(
+        cache,
+        length,
+        load_config(train_config(tone_data, stem_pools={"vocals": str(pool_dir)}, stem_pool_probability=0.0, **plain)),
+        pools,
+    )
+    np.testing.assert_array_equal(never.example(2)[1], base.example(2)[1])
+
+
 def test_losses_are_zero_for_perfect_estimates_and_weighted():
     import tensorflow as tf
 
@@ -228,6 +291,10 @@ def _one_line_error(result, *needles):
         ({"train_path": "/nonexistent/musdb"}, ["training.train_path", "/nonexistent/musdb"]),
         ({"train_path": None}, ["training.train_path"]),
         ({"validation_path": "/nonexistent/valid"}, ["training.validation_path", "/nonexistent/valid"]),
+        ({"stem_pools": {"drums": "/tmp"}}, ["training.stem_pools", "drums"]),
+        ({"stem_pools": {"vocals": "/nonexistent/takes"}}, ["training.stem_pools.vocals", "/nonexistent/takes"]),
+        ({"stem_pools": {"vocals": []}}, ["training.stem_pools.vocals"]),
+        ({"stem_pool_level_db": [0, -6]}, ["training.stem_pool_level_db"]),
     ],
 )
 def test_invalid_configs_give_one_line_errors(tone_data, tmp_path, training, needles):

@@ -77,6 +77,13 @@ TRAINING = {
     "augment_remix": (NUMBER, 0.5),
     "augment_pitch_shift": (NUMBER, 0),
     "augment_time_stretch": (NUMBER, 0),
+    # Recordings of one stem (files or folders of audio files) added to that stem in
+    # training examples, e.g. {"other": ["/path/guitar-takes/"]}: real recorded parts
+    # over synthetic songs.  Each example draws them with stem_pool_probability, at a
+    # level stem_pool_level_db [low, high] relative to the example's mixture.
+    "stem_pools": ((dict, type(None)), None),
+    "stem_pool_probability": (NUMBER, 0.5),
+    "stem_pool_level_db": (list, [-12.0, 0.0]),
     "num_parallel_calls": ((int, type(None)), None),
     "optimizer": (str, "adam"),
     "weight_decay": (NUMBER, 0.0),
@@ -307,7 +314,36 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         fail(source, p + "augment_pitch_shift", "must be 0 (off) to 12 semitones")
     if not 0 <= tr["augment_time_stretch"] < 0.5:
         fail(source, p + "augment_time_stretch", "must be 0 (off) or a fraction below 0.5")
+    _validate_stem_pools(tr, cfg, source)
     return tr
+
+
+def _validate_stem_pools(tr: dict, cfg: dict, source: str) -> None:
+    p = "training."
+    pools = tr["stem_pools"]
+    if pools is not None:
+        if tr["dataset"] != "folders":
+            fail(source, p + "stem_pools", "is for dataset 'folders' (synthetic or own stem folders)")
+        for stem, paths in pools.items():
+            if stem not in cfg["stems"] or stem == "accompaniment":
+                fail(
+                    source,
+                    p + "stem_pools",
+                    f"names {stem!r}, which is not one of the stems ({', '.join(cfg['stems'])})",
+                )
+            if isinstance(paths, str):
+                paths = pools[stem] = [paths]
+            if not isinstance(paths, list) or not paths or not all(isinstance(x, str) and x for x in paths):
+                fail(source, p + f"stem_pools.{stem}", "must be a path or a non-empty list of paths (files or folders)")
+    if not 0 <= tr["stem_pool_probability"] <= 1:
+        fail(source, p + "stem_pool_probability", "is a probability: must be in [0, 1]")
+    level = tr["stem_pool_level_db"]
+    if (
+        len(level) != 2
+        or not all(isinstance(x, NUMBER) and not isinstance(x, bool) for x in level)
+        or level[0] > level[1]
+    ):
+        fail(source, p + "stem_pool_level_db", f"must be [low, high] in dB with low <= high; got {level!r}")
 
 
 def builtin_config_names() -> list[str]:

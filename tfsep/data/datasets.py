@@ -109,6 +109,26 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
     return tracks
 
 
+def stem_recordings(path, stem: str, sample_rate=None) -> list[Track]:
+    """Single-stem recordings: one audio file, or every audio file under a folder, as tracks of ``stem``."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not files:
+            raise DatasetError(f"{path}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) for stem {stem!r}")
+    else:
+        files = [path]
+    tracks = []
+    for f in files:
+        info = audio_io.audio_info(f)
+        tracks.append(
+            Track(str(f), [stem], sample_rate or info.sample_rate, _load_folder({stem: f}, sample_rate), info.duration)
+        )
+    return tracks
+
+
 def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None, allow_empty=False) -> list[Track]:
     """MUSDB18 / MUSDB18-HQ tracks through the ``musdb`` package.
 

@@ -28,9 +28,11 @@ import numpy as np
 
 from ..audio.channels import remix
 from . import augment
-from .datasets import DatasetError, Track, musdb_tracks, stem_folders
+from .datasets import DatasetError, Track, musdb_tracks, stem_folders, stem_recordings
 
 MIN_TRACKS_FOR_HOLDOUT = 2
+# An excerpt of a pooled recording quieter than this (about -60 dBFS) counts as a rest.
+POOL_SILENCE_RMS = 1e-3
 
 
 def _check_path(path, key: str, config_source: str = "config") -> Path:
@@ -95,6 +97,19 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
     return train, valid
 
 
+def open_stem_pools(config: dict) -> dict[str, list[Track]]:
+    """``{stem: recordings}`` that ``training.stem_pools`` names (empty when it names none)."""
+    pools = config["training"]["stem_pools"] or {}
+    out = {}
+    for stem, paths in pools.items():
+        out[stem] = [
+            t
+            for path in paths
+            for t in stem_recordings(_check_path(path, f"stem_pools.{stem}"), stem, config["sample_rate"])
+        ]
+    return out
+
+
 class StemCache:
     """Every track's stems decoded once, as ``(stems, samples, channels)`` float32 arrays.
 
@@ -137,9 +152,13 @@ class StemCache:
 class ExcerptSampler:
     """Random training examples as a pure function of ``(seed, index)``."""
 
-    def __init__(self, cache: StemCache, length: int, config: dict):
+    def __init__(self, cache: StemCache, length: int, config: dict, pools: dict[str, StemCache] | None = None):
         tr = config["training"]
         self.cache = cache
+        # stem index -> the decoded recordings added to that stem
+        self.pools = {cache.stems.index(s): c for s, c in (pools or {}).items() if c.arrays}
+        self.pool_probability = float(tr["stem_pool_probability"])
+        self.pool_level_db = tuple(float(x) for x in tr["stem_pool_level_db"])
         self.length = int(length)
         self.seed = tr["random_seed"]
         self.sample_rate = config["sample_rate"]
@@ -173,6 +192,8 @@ class ExcerptSampler:
         if not remix:
             starts = [starts[0]] * self.n_stems
         stems = np.stack([self._read(t, s, o, read_len) for s, (t, o) in enumerate(zip(tracks, starts))])
+        if self.pools:  # drawn only when configured: examples of runs without pools are unchanged
+            stems = self._add_pooled(stems, rng, read_len)
         if self.gain is not None:
             stems = augment.random_gain(stems, rng, *self.gain)
         if self.swap:
@@ -184,6 +205,32 @@ class ExcerptSampler:
         stems = np.ascontiguousarray(stems[:, : self.length], dtype=np.float32)
         mixture = np.sum(stems, axis=0, dtype=np.float32)
         return mixture, stems
+
+    def _add_pooled(self, stems: np.ndarray, rng, length: int) -> np.ndarray:
+        """Add a drawn excerpt of a pooled recording to each pooled stem, at a drawn level."""
+        stems = stems.copy()
+        for s, pool in self.pools.items():
+            if rng.random() >= self.pool_probability:
+                continue
+            k = int(rng.integers(0, len(pool.arrays)))
+            arr, n = pool.arrays[k], int(pool.lengths[k])
+            # Real takes have long rests: a few tries for an excerpt that plays.
+            for _ in range(4):
+                offset = int(rng.integers(0, max(1, n - length + 1)))
+                if n >= length:
+                    x = np.asarray(arr[0, offset : offset + length], dtype=np.float32)
+                else:  # a loop shorter than the excerpt repeats, from a drawn phase
+                    x = np.asarray(arr[0], dtype=np.float32)[(int(rng.integers(0, n)) + np.arange(length)) % n]
+                rms = float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
+                if rms > POOL_SILENCE_RMS:
+                    break
+            level = rng.uniform(*self.pool_level_db)
+            if rms <= POOL_SILENCE_RMS:
+                continue
+            mix_rms = float(np.sqrt(np.mean(np.square(stems.sum(axis=0)))))
+            ref = mix_rms if mix_rms > POOL_SILENCE_RMS else 0.1
+            stems[s] += x * np.float32(ref * 10 ** (level / 20) / rms)
+        return stems
 
 
 def make_dataset(

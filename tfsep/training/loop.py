@@ -159,12 +159,13 @@ class Trainer:
         self._log = log or (lambda msg: None)
         self._check_run_dir()
         # Datasets are opened before TensorFlow starts: a wrong path fails in a second.
-        from ..data.pipeline import open_datasets
+        from ..data.pipeline import open_datasets, open_stem_pools
 
         if self.tr["train_max_steps"] == 0:  # no steps: nothing to read
-            self.train_tracks, self.valid_tracks = [], []
+            self.train_tracks, self.valid_tracks, self.pool_tracks = [], [], {}
         else:
             self.train_tracks, self.valid_tracks = open_datasets(self.config)
+            self.pool_tracks = open_stem_pools(self.config)
 
     def _check_run_dir(self):
         ckpt = self.run_dir / CHECKPOINT_DIR
@@ -347,7 +348,8 @@ class Trainer:
         G, start, max_steps = tr["batch_size"], self.start, tr["train_max_steps"]
         # Decoded once; examples are a pure function of (seed, index), so resuming needs only the step.
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
-        self.sampler = ExcerptSampler(cache, self.task.excerpt_length, cfg)
+        pools = {s: StemCache(t, [s], cfg["n_channels"], tr["data_cache"]) for s, t in self.pool_tracks.items()}
+        self.sampler = ExcerptSampler(cache, self.task.excerpt_length, cfg, pools)
         self.valid = validation_excerpts(
             self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"]
         )
