@@ -62,6 +62,11 @@ class Track:
         return out
 
 
+def _is_audio_file(path: Path) -> bool:
+    """An audio file by its extension, not a hidden one (``._x.wav`` from macOS, editors' temp files)."""
+    return path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith(".")
+
+
 def _load_folder(files: dict, sample_rate):
     def loader(offset, duration):
         return {
@@ -81,11 +86,7 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
         raise DatasetError(f"{root}: not a directory (expected <root>/<track>/<stem>.wav folders)")
     tracks = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = {
-            p.stem: p
-            for p in sorted(folder.iterdir())
-            if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
-        }
+        files = {p.stem: p for p in sorted(folder.iterdir()) if _is_audio_file(p)}
         names = [s for s in files if s != "mixture"]
         if not names:
             continue
@@ -113,9 +114,7 @@ def stem_recordings(path, stem: str, sample_rate=None) -> list[Track]:
     """Single-stem recordings: one audio file, or every audio file under a folder, as tracks of ``stem``."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
-        )
+        files = sorted(p for p in path.rglob("*") if _is_audio_file(p))
         if not files:
             raise DatasetError(f"{path}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) for stem {stem!r}")
     else:

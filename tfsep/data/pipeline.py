@@ -216,12 +216,12 @@ class ExcerptSampler:
             arr, n = pool.arrays[k], int(pool.lengths[k])
             # Real takes have long rests: a few tries for an excerpt that plays.
             for _ in range(4):
-                offset = int(rng.integers(0, max(1, n - length + 1)))
                 if n >= length:
+                    offset = int(rng.integers(0, n - length + 1))
                     x = np.asarray(arr[0, offset : offset + length], dtype=np.float32)
                 else:  # a loop shorter than the excerpt repeats, from a drawn phase
                     x = np.asarray(arr[0], dtype=np.float32)[(int(rng.integers(0, n)) + np.arange(length)) % n]
-                rms = float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
+                rms = float(np.sqrt(np.mean(np.square(x))))
                 if rms > POOL_SILENCE_RMS:
                     break
             level = rng.uniform(*self.pool_level_db)
