@@ -1,6 +1,6 @@
 """4-stem separation on real recorded music: a model beside the classical methods, the oracles and the floor.
 
-Usage: python bench/real_4stems.py [--model 4stems-lite] [--quality default] [--loop 0] [--guitar-seconds 20]
+Usage: python bench/real_4stems.py [--model 4stems-lite] [--quality default] [--wiener N] [--loop 0] [--guitar-seconds 20]
 
 1. Falcon 69 (stempeg's excerpt, 6 s, mixture = sum of its four stems):
    global SDR per stem for the model, ``nmf4``, ``hpss-repet4``, the ideal
@@ -61,11 +61,11 @@ def falcon(loop_seconds: float = 0.0):
     return refs, mix, sr
 
 
-def methods(model: str, quality: str, with_baselines: bool):
+def methods(model: str, quality: str, with_baselines: bool, wiener=None):
     from tfsep import Separator
     from tfsep.baselines import get_method
 
-    out = {model: Separator(model, quality=quality)}
+    out = {model: Separator(model, quality=quality, wiener_iterations=wiener)}
     if with_baselines:
         for name in ("nmf4", "hpss-repet4"):
             out[name] = get_method(name)
@@ -113,12 +113,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="4stems-lite")
     ap.add_argument("--quality", default="default")
+    ap.add_argument("--wiener", type=int, default=None, help="Wiener EM iterations (default: the preset's)")
     ap.add_argument("--loop", type=float, default=0.0, help="also score an N-second loop of Falcon")
     ap.add_argument("--guitar-seconds", type=float, default=20.0, help="0: skip the guitar check")
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
 
-    ms = methods(args.model, args.quality, not args.no_baselines)
+    ms = methods(args.model, args.quality, not args.no_baselines, args.wiener)
     for loop in [0.0] + ([args.loop] if args.loop else []):
         refs, mix, sr = falcon(loop)
         print(f"\n### Falcon 69, {len(mix) / sr:.1f} s (real; global SDR, dB)\n")
