@@ -93,15 +93,31 @@ def data():
     help="basic: one soundfont, one part per stem, no effects. studio: arranged parts, several soundfonts "
     "and drum kits, a mixing chain per part and on the bus (needs pedalboard).",
 )
+@click.option(
+    "--hydrogen-kits",
+    is_flag=True,
+    help="studio: half the drum parts play recorded samples of the installed Hydrogen drum kits "
+    "(apt-get install hydrogen-drumkits).",
+)
 @click.option("-q", "--quiet", is_flag=True)
-def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, profile, quiet):
+def synth(out_dir, tracks, seconds, seed, stems, sample_rate, soundfont, jobs, profile, hydrogen_kits, quiet):
     """Generate synthetic songs (MIDI rendered by FluidSynth) with separate stems."""
     from ..data import synth as synth_mod
 
     stem_list = [s.strip() for s in stems.split(",") if s.strip()]
     try:
         paths = synth_mod.generate(
-            out_dir, tracks, seconds, seed, stem_list, sample_rate, soundfont, jobs, progress=not quiet, profile=profile
+            out_dir,
+            tracks,
+            seconds,
+            seed,
+            stem_list,
+            sample_rate,
+            soundfont,
+            jobs,
+            progress=not quiet,
+            profile=profile,
+            hydrogen_kits=hydrogen_kits,
         )
     except TfsepError as exc:
         fail(str(exc))

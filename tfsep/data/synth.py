@@ -26,6 +26,7 @@ redistributed audio collections).
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import os
 import shutil
@@ -371,8 +372,15 @@ def _weights(sources: list[str]) -> list[float]:
     return list(w / w.sum())
 
 
-def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont):
-    """The ``studio`` profile: arranged parts, a sound source per part, a mixing chain per part and on the bus."""
+def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont, hydrogen_kits=()):
+    """The ``studio`` profile: arranged parts, a sound source per part, a mixing chain per part and on the bus.
+
+    With ``hydrogen_kits`` (folders of Hydrogen drum kits), half the drum
+    parts play recorded samples of one of those kits instead of a soundfont.
+    Without them the random draws, and so the songs, are those of earlier
+    versions for the same seed.
+    """
+    from . import drumkits
     from .compose import compose_studio
     from .mixing import bus, process_part
 
@@ -385,6 +393,14 @@ def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfo
         total = np.zeros((n, 2), np.float32)
         used[s] = []
         for k, part in enumerate(song["parts"][s]):
+            if s == "drums" and hydrogen_kits and rng.random() < 0.5:
+                kit = str(rng.choice(list(hydrogen_kits)))
+                raw = drumkits.render(kit, part["events"], song["tempo"], TPB, n, sample_rate, rng)
+                if np.any(raw):
+                    wet = process_part(rng, raw, sample_rate, s, part["program"])
+                    total += _at_level(wet, float(rng.uniform(-7, 0)) if k else 0.0)
+                    used[s].append({"part": part["name"], "program": part["program"], "source": Path(kit).name})
+                continue
             if s == "drums" and kits and rng.random() < 0.45:
                 source, channel, program = str(rng.choice(kits)), 0, 0
             elif s == "drums":
@@ -419,6 +435,7 @@ def generate_track(
     fluidsynth: str | None = None,
     soundfont: str | None = None,
     profile: str = "basic",
+    hydrogen_kits=(),
 ) -> Path:
     """Compose, render and write one song folder ``<out_dir>/synth-<index>``; returns its path."""
     import soundfile as sf
@@ -431,7 +448,10 @@ def generate_track(
     rng = np.random.default_rng([seed, index])
     n = int(round(seconds * sample_rate))
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_dir))
-    render = _render_studio if profile == "studio" else _render_basic
+    if profile == "studio":
+        render = functools.partial(_render_studio, hydrogen_kits=tuple(hydrogen_kits))
+    else:
+        render = _render_basic
     try:
         (tmp / "midi").mkdir()
         audio, meta = render(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont)
@@ -479,8 +499,13 @@ def generate(
     jobs: int | None = None,
     progress: bool = False,
     profile: str = "basic",
+    hydrogen_kits: bool = False,
 ) -> list[Path]:
-    """Generate ``tracks`` songs of ``seconds`` seconds into ``out_dir``; deterministic for ``seed``."""
+    """Generate ``tracks`` songs of ``seconds`` seconds into ``out_dir``; deterministic for ``seed``.
+
+    ``hydrogen_kits`` (``studio`` profile only) also draws drum parts from the
+    installed Hydrogen drum kits (Debian's ``hydrogen-drumkits``).
+    """
     stems = tuple(stems)
     unknown = [s for s in stems if s not in STEMS]
     if unknown or not stems:
@@ -493,6 +518,15 @@ def generate(
         from .mixing import require_pedalboard
 
         require_pedalboard()
+    kit_folders = ()
+    if hydrogen_kits:
+        from .drumkits import available_kits
+
+        if profile != "studio":
+            raise SynthError("Hydrogen drum kits need --profile studio")
+        kit_folders = tuple(available_kits())
+        if not kit_folders:
+            raise SynthError("no Hydrogen drum kits found: install them with: apt-get install hydrogen-drumkits")
     if tracks < 1:
         raise SynthError("--tracks must be >= 1")
     if not 1 <= seconds <= 3600:
@@ -513,7 +547,7 @@ def generate(
     paths = []
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [
-            pool.submit(generate_track, out_dir, i, seconds, seed, stems, sample_rate, exe, sf2, profile)
+            pool.submit(generate_track, out_dir, i, seconds, seed, stems, sample_rate, exe, sf2, profile, kit_folders)
             for i in range(tracks)
         ]
         try:
