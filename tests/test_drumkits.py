@@ -140,3 +140,12 @@ def test_hydrogen_kits_need_the_studio_profile_and_installed_kits(tmp_path, monk
         main, ["data", "synth", "-o", str(tmp_path / "x"), "--tracks", "1", "--profile", "studio", "--hydrogen-kits"]
     )
     assert r.exit_code != 0 and "apt-get install hydrogen-drumkits" in r.output
+
+
+def test_an_unreadable_sample_is_a_one_line_error(kit):
+    from tfsep.errors import TfsepError
+
+    (kit / "2-0.wav").write_bytes(b"not audio")  # the snare
+    drumkits._sample.cache_clear()
+    with pytest.raises(TfsepError, match=r"2-0\.wav: cannot read this drum sample"):
+        drumkits.render(kit, [(0, 60, 38, 100)], 120.0, TPB, SR, SR, np.random.default_rng(0))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import TfsepError
+
 KIT_ROOTS = ("/usr/share/hydrogen/data/drumkits",)
 
 # GM note -> the role it plays; roles are found in a kit by instrument name.
@@ -159,7 +161,10 @@ def _sample(path: str, sample_rate: int) -> np.ndarray:
     """One sample file as float32 ``(samples, 2)`` at ``sample_rate``."""
     import soundfile as sf
 
-    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    try:
+        audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise TfsepError(f"{path}: cannot read this drum sample ({exc})") from None
     if audio.shape[1] == 1:
         audio = np.repeat(audio, 2, axis=1)
     audio = audio[:, :2]
