@@ -74,6 +74,8 @@ def test_instrument_names_map_to_drum_roles(kit, tmp_path):
         ("Hi-Hat Pedal", "hat_pedal"),
     ):
         assert drumkits._role(name) == role
+    for name, role in (("Pearl Tom 1", "tom_high"), ("Pearl Tom Floor", "tom_low"), ("Tom Mid", "tom_mid")):
+        assert drumkits._role(name) == role
     assert drumkits._role("Sabian Hat Semi-Open") is None and drumkits._role("Ride Bell") is None
 
 

@@ -64,7 +64,7 @@ REQUIRED = ("kick", "snare", "hat_closed")
 def _role(name: str) -> str | None:
     """The drum role an instrument's name says it plays, or None."""
     n = name.lower()
-    words = set(re.findall(r"[a-z]+", n))
+    words = set(re.findall(r"[a-z0-9]+", n))
     hat = "hat" in n or "hh" in words or "ohh" in words
     if "kick" in n or "bass drum" in n or "bassdrum" in n:
         return "kick"
