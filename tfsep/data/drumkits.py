@@ -158,22 +158,14 @@ def available_kits(roots=None) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def _sample(path: str, sample_rate: int) -> np.ndarray:
-    """One sample file as float32 ``(samples, 2)`` at ``sample_rate``."""
-    import soundfile as sf
+    """One sample file as float32 ``(samples, 2)`` at ``sample_rate`` (tfsep's reader: its channel rule, soxr)."""
+    from ..audio import io as audio_io
 
     try:
-        audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        audio, _ = audio_io.load(path, sample_rate=sample_rate, channels=2)
+    except TfsepError as exc:
         raise TfsepError(f"{path}: cannot read this drum sample ({exc})") from None
-    if audio.shape[1] == 1:
-        audio = np.repeat(audio, 2, axis=1)
-    audio = audio[:, :2]
-    if sr != sample_rate:
-        from scipy.signal import resample_poly
-
-        g = np.gcd(int(sr), int(sample_rate))
-        audio = resample_poly(audio, sample_rate // g, sr // g, axis=0).astype(np.float32)
-    return np.ascontiguousarray(audio)
+    return audio
 
 
 def _layer(layers: list, velocity: float, rng):

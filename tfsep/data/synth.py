@@ -266,6 +266,32 @@ def _weights(sources: list[str]) -> list[float]:
     return list(w / w.sum())
 
 
+def _render_part(rng, stem, k, part, song, tmp, n, sample_rate, fluidsynth, sources):
+    """One part played on a sound source drawn for it: ``(raw (n, 2) audio, source path)``.
+
+    ``sources`` = (GM soundfonts, sampled .sf2 drum kits, Hydrogen kit folders).
+    """
+    from . import drumkits
+
+    gm, kits, hydrogen_kits = sources
+    if stem == "drums" and hydrogen_kits and rng.random() < 0.5:
+        kit = str(rng.choice(list(hydrogen_kits)))
+        return drumkits.render(kit, part["events"], song["tempo"], TPB, n, sample_rate, rng), kit
+    if stem == "drums" and kits and rng.random() < 0.45:
+        source, channel, program = str(rng.choice(kits)), 0, 0
+    elif stem == "drums":
+        source, channel = str(rng.choice(gm, p=_weights(gm))), 9
+        program = int(rng.choice(DRUM_KITS)) if "FluidR3" in source else 0
+    else:
+        source, channel, program = str(rng.choice(gm, p=_weights(gm))), 0, part["program"]
+    mid = tmp / "midi" / f"{stem}-{k}.mid"
+    write_midi(mid, part["events"], song["tempo"], channel, program, 64)
+    wav = tmp / f".{stem}-{k}.render.wav"
+    raw = _fit(render_stem(mid, wav, sample_rate, fluidsynth, source), n)
+    wav.unlink()
+    return raw, source
+
+
 def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont, hydrogen_kits=()):
     """The ``studio`` profile: arranged parts, a sound source per part, a mixing chain per part and on the bus.
 
@@ -274,39 +300,19 @@ def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfo
     Without them the random draws, and so the songs, are those of earlier
     versions for the same seed.
     """
-    from . import drumkits
     from .compose import compose_studio
     from .mixing import bus, process_part
 
     song = compose_studio(rng, seconds)
     gm, kits = studio_sources()
-    gm = gm or [soundfont]
+    sources = (gm or [soundfont], kits, hydrogen_kits)
     levels = {"vocals": 0.0, "drums": -1.0, "bass": -3.0, "other": -3.0}
     audio, used = {}, {}
     for s in stems:
         total = np.zeros((n, 2), np.float32)
         used[s] = []
         for k, part in enumerate(song["parts"][s]):
-            if s == "drums" and hydrogen_kits and rng.random() < 0.5:
-                kit = str(rng.choice(list(hydrogen_kits)))
-                raw = drumkits.render(kit, part["events"], song["tempo"], TPB, n, sample_rate, rng)
-                if np.any(raw):
-                    wet = process_part(rng, raw, sample_rate, s, part["program"])
-                    total += _at_level(wet, float(rng.uniform(-7, 0)) if k else 0.0)
-                    used[s].append({"part": part["name"], "program": part["program"], "source": Path(kit).name})
-                continue
-            if s == "drums" and kits and rng.random() < 0.45:
-                source, channel, program = str(rng.choice(kits)), 0, 0
-            elif s == "drums":
-                source, channel = str(rng.choice(gm, p=_weights(gm))), 9
-                program = int(rng.choice(DRUM_KITS)) if "FluidR3" in source else 0
-            else:
-                source, channel, program = str(rng.choice(gm, p=_weights(gm))), 0, part["program"]
-            mid = tmp / "midi" / f"{s}-{k}.mid"
-            write_midi(mid, part["events"], song["tempo"], channel, program, 64)
-            wav = tmp / f".{s}-{k}.render.wav"
-            raw = _fit(render_stem(mid, wav, sample_rate, fluidsynth, source), n)
-            wav.unlink()
+            raw, source = _render_part(rng, s, k, part, song, tmp, n, sample_rate, fluidsynth, sources)
             if not np.any(raw):
                 continue
             wet = process_part(rng, raw, sample_rate, s, part["program"])
