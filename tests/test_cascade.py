@@ -230,6 +230,25 @@ def test_zero_steps_assembles_a_cascade_from_a_splitter_trained_alone(
         np.testing.assert_array_equal(a, b)
 
 
+def test_wiener_gives_the_cascade_the_vocals_of_its_two_stem_model(band_data, tiny_model_dir, music, tmp_path):
+    """With Wiener filtering, a cascade's vocals are its vocal model's own (a 4-stem EM would change them)."""
+    from tfsep.pretrained import load_model
+    from tfsep.separation import Separator
+    from tfsep.training.loop import Trainer
+
+    cfg = cascade_config(tiny_model_dir, band_data, train_max_steps=0)
+    cfg["F"] = TINY_CONFIG["F"]  # the same bins as the vocal model: the same Wiener problem
+    Trainer(cfg, tmp_path / "cascade", quiet=True).run()
+    mix = music[: SR * 2]
+    options = {"residual": "none", "wiener_iterations": 1, "mask_extension": "average"}
+    four = Separator(load_model(str(tmp_path / "cascade")), **options).separate(mix, SR)
+    two = Separator(load_model(str(tiny_model_dir)), **options).separate(mix, SR)
+    np.testing.assert_allclose(four["vocals"], two["vocals"], atol=1e-4)
+    # The other stems share what the filtered vocals leave: the four still sum to the mixture.
+    rest = np.sum([four[s] for s in STEMS[1:]], axis=0)
+    np.testing.assert_allclose(rest, two["accompaniment"], atol=1e-4)
+
+
 def test_cascade_dir_loaded_without_its_vocal_source_says_how(trained_cascade):
     from tfsep.errors import ModelError
     from tfsep.pretrained import load_model_dir

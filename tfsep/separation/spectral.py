@@ -52,6 +52,9 @@ class SpectralSeparation:
         self.istft = InverseSTFT(self.frame_length, self.frame_step)
         self.extend = ExtendMask(self.n_bins, config["mask_extension"])
         self.mask_extension = config["mask_extension"]
+        # A cascade's first stem (vocals) is Wiener-filtered against the rest as its own
+        # two-stem model would be; the splitter's shares then divide the filtered rest.
+        self.cascade_exponent = _cascade_exponent(config)
         # The same masks as ``model(mag, training=False)`` up to float rounding, faster.
         self._model_fn = inference_function(model, config) or (lambda mag: model(mag, training=False))
 
@@ -109,7 +112,9 @@ class SpectralSeparation:
         )  # (B, C, frames, bins)
         mag = tf.transpose(tf.abs(spec[..., : self.F]), [0, 2, 3, 1])
         masks = tf.transpose(self._blocked_masks(mag), [0, 1, 4, 2, 3])  # (B, S, C, frames, F)
-        if self.wiener_iterations:
+        if self.wiener_iterations and self.cascade_exponent:
+            low = self._cascade_wiener(masks, spec[..., : self.F])
+        elif self.wiener_iterations:
             exponent = _mask_exponent(self.model)
             first = tf.pow(tf.maximum(masks, 0.0), 1.0 / exponent) if exponent != 1 else masks
             low = fused_stereo_segment_em(
@@ -127,6 +132,37 @@ class SpectralSeparation:
         frames = frames * window_fn(self.frame_length, dtype=frames.dtype)
         wave = overlap_add_frames(frames, self.frame_step)[..., :length]  # (B, S, C, length)
         return tf.transpose(wave, [0, 1, 3, 2])
+
+
+    def _cascade_wiener(self, masks, spec):
+        """Wiener EM on (first stem, rest) as the first network's own model; the rest shared by the splitter.
+
+        ``masks (B, S, C, frames, F)`` are the cascade's: ``m`` and ``(1 - m) s_j``
+        with the splitter's softmax shares ``s_j``.  The first network's power
+        ratio mask ``m`` seeds a two-source EM exactly as the two-stem model's
+        own separation does; each other stem is ``s_j`` times the filtered rest.
+        """
+        first = tf.maximum(masks[:, 0], 0.0)
+        rest = tf.maximum(1.0 - first, 0.0)
+        p = 1.0 / self.cascade_exponent
+        two = tf.stack([tf.pow(first, p), tf.pow(rest, p)], axis=1)
+        two = fused_stereo_segment_em(tf.cast(two, spec.dtype) * spec[:, None], spec, self.wiener_iterations)
+        # Where the first stem takes (nearly) everything, the rest is shared equally.
+        eps = 1e-6
+        shares = masks[:, 1:] + eps / (self.n_stems - 1)
+        shares = shares / tf.reduce_sum(shares, axis=1, keepdims=True)
+        return tf.concat([two[:, :1], tf.cast(shares, spec.dtype) * two[:, 1:]], axis=1)
+
+
+def _cascade_exponent(config) -> float | None:
+    """The first network's ratio-mask exponent of a cascade whose first model has a sigmoid head, else None."""
+    model = config["model"]
+    if model["type"] != "cascade":
+        return None
+    first = model["params"]["first"]
+    if first["type"] != "unet" or first.get("params", {}).get("head", "sigmoid") != "sigmoid":
+        return None
+    return float(config["separation_exponent"])
 
 
 def _mask_exponent(model) -> float:
