@@ -177,3 +177,105 @@ def test_stem_file_with_missing_streams_is_a_one_line_error(musdb_roots, tmp_pat
     assert result.exit_code == 1
     err = result.stderr.strip().splitlines()
     assert len(err) == 1 and "5 streams" in err[0] and "vocals" in err[0], result.stderr
+
+
+def _mono_folders(root, names, seed=100):
+    """MedleyDB-like songs: one mono file per stem (vocals silent in the first song, as in instrumentals)."""
+    for i, name in enumerate(names):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for stem, x in _stems(seed + i).items():
+            mono = x[:, 0] * (0.0 if (i == 0 and stem == "vocals") else 1.0)
+            sf.write(folder / f"{stem}.flac", mono, SR, subtype="PCM_16")
+    return root
+
+
+def _sources_config(musdb_root, folders_root, tmp_path, **training):
+    cfg = _musdb_config("musdb", musdb_root, tmp_path, "4stems-unet.json")
+    tr = cfg["training"]
+    del tr["dataset"], tr["train_path"]
+    tr.update(
+        sources=[
+            {"dataset": "musdb", "path": str(musdb_root), "weight": 3},
+            {"dataset": "folders", "path": str(folders_root), "weight": 1},
+        ],
+        **training,
+    )
+    return cfg
+
+
+def test_sources_combine_musdb_and_mono_folders(musdb_roots, tmp_path):
+    """One config trains on MUSDB18 files and mono stem folders: weights, whole songs held out, stereo from mono."""
+    from tfsep.config import load_config
+    from tfsep.data.pipeline import ExcerptSampler, StemCache, open_datasets, song_key, source_weights
+
+    roots, _ = musdb_roots
+    # "Beta - Two" is in both sources (as four MedleyDB songs are in musdb18-7's train excerpts).
+    folders = _mono_folders(tmp_path / "mdb", ["Beta - Two", "Eps - Five", "Zeta - Six"])
+    cfg = load_config(_sources_config(roots["musdb"], folders, tmp_path, validation_tracks=2, random_seed=0))
+    train, valid = open_datasets(cfg)
+    assert len(train) + len(valid) == 6
+    held = {song_key(t) for t in valid}
+    assert len(held) == 2 and not held & {song_key(t) for t in train}  # a song never on both sides
+    for seed in range(6):  # whichever songs are drawn, Beta - Two's two tracks stay together
+        cfg["training"]["random_seed"] = seed
+        tr_, va_ = open_datasets(cfg)
+        beta = [t for t in tr_ + va_ if song_key(t) == "beta - two"]
+        assert len(beta) == 2 and (all(t in tr_ for t in beta) or all(t in va_ for t in beta))
+    cfg["training"]["random_seed"] = 0
+
+    p = source_weights(cfg, train)
+    share = {src: p[[t.source == src for t in train]].sum() for src in (0, 1)}
+    assert share[0] == pytest.approx(0.75) and share[1] == pytest.approx(0.25)
+
+    cache = StemCache(train, cfg["stems"], 2)
+    sampler = ExcerptSampler(cache, 64 * 128, cfg, track_p=p)
+    rng = np.random.default_rng(0)
+    drawn = np.bincount([sampler._draw_track(rng) for _ in range(2000)], minlength=len(train))
+    np.testing.assert_allclose(drawn / 2000, p, atol=0.04)
+    # Mono takes come out panned (left != right) and the mixture is still the sum of the stems.
+    mono = [i for i, t in enumerate(train) if t.mono]
+    assert mono and all(not t.mono for t in train if t.source == 0)
+    panned = 0
+    for index in range(40):
+        mix, stems = sampler.example(index)
+        np.testing.assert_allclose(mix, stems.sum(0), atol=1e-6)
+        panned += any(not np.allclose(s[:, 0], s[:, 1]) and np.abs(s).max() > 0 for s in stems)
+    assert panned > 0
+
+
+def test_training_on_combined_sources_runs_and_caches(musdb_roots, tmp_path):
+    from tfsep.pretrained import load_model_dir
+    from tfsep.training.loop import Trainer
+
+    roots, _ = musdb_roots
+    folders = _mono_folders(tmp_path / "mdb", ["Eps - Five", "Zeta - Six"])
+    cfg = _sources_config(roots["musdb"], folders, tmp_path, augment_polarity=True, silence_db=-50)
+    summary = Trainer(cfg, tmp_path / "run", quiet=True).run()
+    assert summary["steps"] == 3 and np.isfinite(summary["losses"]).all()
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # every training song decoded once
+    assert load_model_dir(tmp_path / "run").stems == cfg["stems"]
+
+
+@pytest.mark.parametrize(
+    "sources, needle",
+    [
+        ([], "at least one"),
+        ([{"dataset": "wav", "path": "x"}], "dataset"),
+        ([{"dataset": "musdb"}], "path"),
+        ([{"dataset": "musdb", "path": "x", "weight": 0}], "weight"),
+        ([{"dataset": "musdb", "path": ["a", "b"]}], "list of roots"),
+        ([{"dataset": "musdb", "path": "x", "gain": 2}], "unknown key"),
+    ],
+)
+def test_invalid_sources_name_the_key(sources, needle):
+    from tfsep.config import load_config
+    from tfsep.errors import ConfigError
+
+    cfg = {"stems": ["vocals", "drums", "bass", "other"], "model": {"type": "unet"}, "training": {"sources": sources}}
+    with pytest.raises(ConfigError, match="training.sources") as err:
+        load_config(cfg)
+    assert needle in str(err.value)
+    cfg["training"] = {"sources": [{"dataset": "musdb", "path": "x"}], "train_path": "y"}
+    with pytest.raises(ConfigError, match="one or the other"):
+        load_config(cfg)

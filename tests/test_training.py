@@ -316,3 +316,55 @@ def test_existing_run_needs_resume(tone_data, tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(train_config(tone_data)))
     _one_line_error(_cli(["train", "-c", str(path), "-o", str(run), "-q"]), "--resume")
+
+
+def test_cache_decodes_each_track_once(tone_data, tmp_path):
+    """With training.data_cache, a second run reads the decoded arrays and never the audio files."""
+    import dataclasses
+
+    from tfsep.config import load_config
+    from tfsep.data.pipeline import StemCache, open_datasets
+
+    cfg = load_config(train_config(tone_data))
+    train, _ = open_datasets(cfg)
+    first = StemCache(train, cfg["stems"], 2, tmp_path / "cache")
+
+    def never(*_):
+        raise AssertionError("decoded again")
+
+    again = StemCache([dataclasses.replace(t, _loader=never) for t in train], cfg["stems"], 2, tmp_path / "cache")
+    for a, b in zip(first.arrays, again.arrays):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_remix_redraws_silent_stems_and_polarity_flips(tone_data, tmp_path):
+    """silence_db: a remixed stem is redrawn from a track where it plays; augment_polarity flips signs."""
+    from tfsep.config import load_config
+    from tfsep.data.pipeline import ExcerptSampler, StemCache, open_datasets
+
+    cfg = load_config(train_config(tone_data, augment_remix=1.0, augment_gain=None, augment_channel_swap=False))
+    train, _ = open_datasets(cfg)
+    cache = StemCache(train, cfg["stems"], 2)
+    cache.arrays[0] = cache.arrays[0].copy()
+    cache.arrays[0][0] = 0.0  # the first track's vocals are silent
+    length = 64 * 128
+
+    def silent_vocals(sampler):
+        return sum(np.abs(sampler.example(i)[1][0]).max() == 0 for i in range(60))
+
+    assert silent_vocals(ExcerptSampler(cache, length, cfg)) > 5
+    quiet_cfg = copy.deepcopy(cfg)
+    quiet_cfg["training"]["silence_db"] = -60
+    assert silent_vocals(ExcerptSampler(cache, length, quiet_cfg)) == 0
+
+    flip_cfg = copy.deepcopy(cfg)
+    flip_cfg["training"]["augment_polarity"] = True
+    plain, flipped = ExcerptSampler(cache, length, cfg), ExcerptSampler(cache, length, flip_cfg)
+    signs = set()
+    for i in range(20):
+        a, b = plain.example(i)[1], flipped.example(i)[1]
+        for s in range(len(a)):
+            if np.abs(a[s]).max() > 0:
+                signs.add(float(np.sign(np.sum(a[s] * b[s]))))
+                np.testing.assert_allclose(np.abs(a[s]), np.abs(b[s]), atol=1e-6)
+    assert signs == {1.0, -1.0}

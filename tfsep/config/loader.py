@@ -67,6 +67,10 @@ TRAINING = {
     # folders: a second folder tree; null = the last validation_tracks tracks of train_path.
     # musdb/musdbhq: null = musdb's validation split of the train subset.
     "validation_path": ((str, type(None)), None),
+    # Several datasets in one run, instead of dataset/train_path: a list of
+    # {"dataset", "path", "weight", "subset"} (see SOURCE); validation then
+    # holds out validation_tracks whole songs (a song in two sources stays on one side).
+    "sources": ((list, type(None)), None),
     "validation_tracks": (int, 1),
     "validation_seconds": ((int, float, type(None)), 30.0),
     "audio_summaries": (int, 2),
@@ -77,6 +81,10 @@ TRAINING = {
     "augment_remix": (NUMBER, 0.5),
     "augment_pitch_shift": (NUMBER, 0),
     "augment_time_stretch": (NUMBER, 0),
+    # Flip each stem's sign with probability 1/2 (Demucs' FlipSign).
+    "augment_polarity": (bool, False),
+    # Remixed examples redraw a stem whose excerpt is this quiet (dBFS RMS); null: off.
+    "silence_db": ((int, float, type(None)), None),
     # Recordings of one stem (files or folders of audio files) added to that stem in
     # training examples, e.g. {"other": ["/path/guitar-takes/"]}: real recorded parts
     # over synthetic songs.  Each example draws them with stem_pool_probability, at a
@@ -113,6 +121,16 @@ LOSSES = {
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "plateau", "cosine")
 DATASETS = ("folders", "musdb", "musdbhq")
+# One entry of training.sources.
+SOURCE = {
+    "dataset": (str, REQUIRED),
+    # A dataset root (folders: also a list of roots).
+    "path": ((str, list), REQUIRED),
+    # Share of the training examples drawn from this source (relative to the others).
+    "weight": (NUMBER, 1.0),
+    # musdb/musdbhq: which subset (train; never the test songs you measure on).
+    "subset": (str, "train"),
+}
 # training.mixed_precision: "auto"/"on" mix on a GPU (bfloat16 where it has bf16 tensor cores,
 # compute capability >= 8.0, else float16 with loss scaling), float32 without one ("on" says so);
 # "float16"/"bfloat16" force that mixed policy, on a CPU too (slow: for checks); "off" is float32.
@@ -252,6 +270,8 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         fail(
             source, p + "train_path", "a list of dataset roots must be non-empty paths, and only for dataset 'folders'"
         )
+    if tr["sources"] is not None:
+        tr["sources"] = _validate_sources(tr, source)
     if tr["train_max_steps"] < 0:
         fail(
             source, p + "train_max_steps", f"must be >= 0 (0: write the starting weights), got {tr['train_max_steps']}"
@@ -314,15 +334,43 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         fail(source, p + "augment_pitch_shift", "must be 0 (off) to 12 semitones")
     if not 0 <= tr["augment_time_stretch"] < 0.5:
         fail(source, p + "augment_time_stretch", "must be 0 (off) or a fraction below 0.5")
+    if tr["silence_db"] is not None and not -120 <= tr["silence_db"] <= 0:
+        fail(source, p + "silence_db", f"must be in [-120, 0] dBFS or null, got {tr['silence_db']!r}")
     _validate_stem_pools(tr, cfg, source)
     return tr
+
+
+def _validate_sources(tr: dict, source: str) -> list[dict]:
+    p = "training.sources"
+    if tr["train_path"] is not None:
+        fail(source, p, "replaces dataset and train_path: set one or the other")
+    if not tr["sources"]:
+        fail(source, p, "must list at least one dataset")
+    out = []
+    for i, entry in enumerate(tr["sources"]):
+        if not isinstance(entry, dict):
+            fail(source, f"{p}[{i}]", f"must be an object with dataset and path, got {entry!r}")
+        entry = check_section(entry, SOURCE, f"{p}[{i}].", source)
+        if entry["dataset"] not in DATASETS:
+            fail(source, f"{p}[{i}].dataset", f"must be one of {', '.join(DATASETS)}, got {entry['dataset']!r}")
+        paths = entry["path"]
+        if isinstance(paths, list) and (
+            entry["dataset"] != "folders" or not paths or not all(isinstance(x, str) and x for x in paths)
+        ):
+            fail(source, f"{p}[{i}].path", "a list of roots must be non-empty paths, and only for dataset 'folders'")
+        if isinstance(entry["weight"], bool) or not entry["weight"] > 0:
+            fail(source, f"{p}[{i}].weight", f"must be a number > 0, got {entry['weight']!r}")
+        if entry["subset"] not in ("train", "test"):
+            fail(source, f"{p}[{i}].subset", f"must be 'train' or 'test', got {entry['subset']!r}")
+        out.append(entry)
+    return out
 
 
 def _validate_stem_pools(tr: dict, cfg: dict, source: str) -> None:
     p = "training."
     pools = tr["stem_pools"]
     if pools is not None:
-        if tr["dataset"] != "folders":
+        if tr["dataset"] != "folders" and not tr["sources"]:
             fail(source, p + "stem_pools", "is for dataset 'folders' (synthetic or own stem folders)")
         for stem, paths in pools.items():
             if stem not in cfg["stems"] or stem == "accompaniment":

@@ -26,6 +26,12 @@ def random_channel_swap(stems: np.ndarray, rng) -> np.ndarray:
     return out
 
 
+def random_polarity(stems: np.ndarray, rng) -> np.ndarray:
+    """Flip the sign of each stem with probability 1/2 (inaudible alone; new sums in a remix)."""
+    signs = np.where(rng.random(stems.shape[0]) < 0.5, -1.0, 1.0).astype(np.float32)
+    return stems * signs[:, None, None]
+
+
 def pitch_shift(stems: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
     """Shift every stem by the same number of semitones (librosa, phase vocoder + resampling)."""
     import librosa

@@ -39,6 +39,10 @@ class Track:
     sample_rate: int | None
     _loader: Callable = field(repr=False)
     duration: float | None = None
+    # Every stem file is mono (MedleyDB's takes): training pans such stems into stereo.
+    mono: bool = False
+    # Which entry of training.sources the track came from.
+    source: int = 0
 
     def load(self, stems=None, offset: float = 0.0, duration: float | None = None) -> dict[str, np.ndarray]:
         """``{stem: (n, C)}`` for ``stems`` (default: all) plus ``mixture``; derived stems are computed."""
@@ -101,9 +105,13 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
         use = {s: files[s] for s in names}
         if "mixture" in files:
             use["mixture"] = files["mixture"]
-        info = audio_io.audio_info(next(iter(use.values())))
+        infos = [audio_io.audio_info(f) for f in use.values()]
+        info = infos[0]
+        mono = all(i.channels == 1 for i in infos)
         tracks.append(
-            Track(folder.name, names, sample_rate or info.sample_rate, _load_folder(use, sample_rate), info.duration)
+            Track(
+                folder.name, names, sample_rate or info.sample_rate, _load_folder(use, sample_rate), info.duration, mono
+            )
         )
     if not tracks:
         raise DatasetError(f"{root}: no track folders with stem audio files found")

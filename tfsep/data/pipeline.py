@@ -54,12 +54,71 @@ def _hold_out(tracks: list[Track], n: int, root) -> tuple[list[Track], list[Trac
     return tracks[:-n], tracks[-n:]
 
 
+def song_key(track: Track) -> str:
+    """What identifies a song across sources: its name without a folder tree's prefix, case-folded."""
+    return track.name.rsplit("/", 1)[-1].strip().casefold()
+
+
+def _open_source(entry: dict, sample_rate: int) -> list[Track]:
+    """The tracks of one ``training.sources`` entry, each tagged with the entry's weight."""
+    kind, paths = entry["dataset"], entry["path"]
+    if kind == "folders":
+        roots = [_check_path(p, "sources[].path") for p in (paths if isinstance(paths, list) else [paths])]
+        tracks = [t for root in roots for t in stem_folders(root, sample_rate=sample_rate)]
+    else:
+        tracks = musdb_tracks(_check_path(paths, "sources[].path"), kind == "musdbhq", entry["subset"], None, sample_rate)
+    return tracks
+
+
+def _hold_out_songs(tracks: list[Track], n: int, seed: int) -> tuple[list[Track], list[Track]]:
+    """``n`` whole songs (drawn with ``seed``) for validation: a song's tracks from every source stay together."""
+    songs = sorted({song_key(t) for t in tracks})
+    if len(songs) < n + 1:
+        raise DatasetError(
+            f"training.sources: {len(songs)} song(s) cannot give {n} validation song(s) and training songs; "
+            "lower training.validation_tracks"
+        )
+    held = set(np.random.default_rng([seed, 7919]).choice(songs, size=n, replace=False).tolist())
+    return [t for t in tracks if song_key(t) not in held], [t for t in tracks if song_key(t) in held]
+
+
+def source_weights(config: dict, tracks: list[Track]) -> np.ndarray | None:
+    """Probability of drawing each training track: a source's weight shared by its tracks by duration.
+
+    None without ``training.sources`` (tracks are drawn uniformly, as before).
+    """
+    entries = config["training"]["sources"]
+    if not entries:
+        return None
+    by_source: dict[int, list[int]] = {}
+    for i, t in enumerate(tracks):
+        by_source.setdefault(t.source, []).append(i)
+    p = np.zeros(len(tracks), np.float64)
+    for src, idx in by_source.items():
+        dur = np.array([tracks[i].duration or 1.0 for i in idx], np.float64)
+        p[idx] = entries[src]["weight"] * dur / dur.sum()
+    return p / p.sum()
+
+
 def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
     """(training tracks, validation tracks) that the config's ``training`` section names."""
     tr = config["training"]
     sr = config["sample_rate"]
     stems = config["stems"]
     kind = tr["dataset"]
+    if tr["sources"]:
+        tracks = []
+        for i, entry in enumerate(tr["sources"]):
+            for t in _open_source(entry, sr):
+                t.source = i
+                tracks.append(t)
+        if tr["validation_path"]:
+            train = tracks
+            valid = stem_folders(_check_path(tr["validation_path"], "validation_path"), sample_rate=sr)
+        else:
+            train, valid = _hold_out_songs(tracks, tr["validation_tracks"], tr["random_seed"])
+        _check_stems(train + valid, stems)
+        return train, valid
     if kind == "folders" and isinstance(tr["train_path"], list):
         train_root = [_check_path(p, "train_path") for p in tr["train_path"]]
     else:
@@ -90,11 +149,15 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
             if not valid:  # not MUSDB18's own songs (only those have a validation split): hold tracks out
                 train, valid = _hold_out(train, tr["validation_tracks"], train_root)
         valid = valid[: tr["validation_tracks"]] if tr["validation_tracks"] < len(valid) else valid
-    for t in train + valid:
+    _check_stems(train + valid, stems)
+    return train, valid
+
+
+def _check_stems(tracks: list[Track], stems) -> None:
+    for t in tracks:
         missing = [s for s in stems if s not in t.stems and s != "accompaniment"]
         if missing:
             raise DatasetError(f"track {t.name!r} lacks stem(s) {', '.join(missing)} that the config's stems need")
-    return train, valid
 
 
 def open_stem_pools(config: dict) -> dict[str, list[Track]]:
@@ -121,6 +184,7 @@ class StemCache:
         self, tracks: list[Track], stems: list[str], channels: int, cache_dir=None, jobs: int = 4, progress=None
     ):
         self.names = [t.name for t in tracks]
+        self.mono = [t.mono for t in tracks]
         self.stems = list(stems)
         self.channels = channels
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -152,9 +216,20 @@ class StemCache:
 class ExcerptSampler:
     """Random training examples as a pure function of ``(seed, index)``."""
 
-    def __init__(self, cache: StemCache, length: int, config: dict, pools: dict[str, StemCache] | None = None):
+    def __init__(
+        self,
+        cache: StemCache,
+        length: int,
+        config: dict,
+        pools: dict[str, StemCache] | None = None,
+        track_p: np.ndarray | None = None,
+    ):
         tr = config["training"]
         self.cache = cache
+        # Probability of each track (training.sources' weights); None: uniform, as runs without sources.
+        self.track_p = track_p
+        self.polarity = tr["augment_polarity"]
+        self.silence = None if tr["silence_db"] is None else 10 ** (tr["silence_db"] / 20)
         # stem index -> the decoded recordings added to that stem
         self.pools = {cache.stems.index(s): c for s, c in (pools or {}).items() if c.arrays}
         self.pool_probability = float(tr["stem_pool_probability"])
@@ -185,19 +260,21 @@ class ExcerptSampler:
             rate = float(rng.uniform(1 - self.stretch, 1 + self.stretch))
         read_len = int(np.ceil(self.length * rate)) + 1 if rate != 1.0 else self.length
         remix = n_tracks > 1 and rng.random() < self.remix
-        tracks = (
-            rng.integers(0, n_tracks, size=self.n_stems) if remix else np.full(self.n_stems, rng.integers(0, n_tracks))
-        )
-        starts = [int(rng.integers(0, max(1, self.cache.lengths[t] - read_len + 1))) for t in tracks]
-        if not remix:
-            starts = [starts[0]] * self.n_stems
-        stems = np.stack([self._read(t, s, o, read_len) for s, (t, o) in enumerate(zip(tracks, starts))])
+        if remix:
+            parts = [self._draw_stem(rng, s, read_len) for s in range(self.n_stems)]
+        else:
+            t = self._draw_track(rng)
+            start = int(rng.integers(0, max(1, self.cache.lengths[t] - read_len + 1)))
+            parts = [(t, self._read(t, s, start, read_len)) for s in range(self.n_stems)]
+        stems = np.stack([self._spread(rng, t, x) for t, x in parts])
         if self.pools:  # drawn only when configured: examples of runs without pools are unchanged
             stems = self._add_pooled(stems, rng, read_len)
         if self.gain is not None:
             stems = augment.random_gain(stems, rng, *self.gain)
         if self.swap:
             stems = augment.random_channel_swap(stems, rng)
+        if self.polarity:
+            stems = augment.random_polarity(stems, rng)
         if rate != 1.0:
             stems = augment.time_stretch(stems, rate, self.length)
         if self.pitch > 0:
@@ -205,6 +282,28 @@ class ExcerptSampler:
         stems = np.ascontiguousarray(stems[:, : self.length], dtype=np.float32)
         mixture = np.sum(stems, axis=0, dtype=np.float32)
         return mixture, stems
+
+    def _draw_track(self, rng) -> int:
+        n = len(self.cache.arrays)
+        return int(rng.integers(0, n)) if self.track_p is None else int(rng.choice(n, p=self.track_p))
+
+    def _draw_stem(self, rng, stem: int, length: int) -> tuple[int, np.ndarray]:
+        """A remixed stem: a drawn track and offset; with ``silence_db``, a few redraws for one that plays."""
+        for _ in range(4 if self.silence is not None else 1):
+            t = self._draw_track(rng)
+            start = int(rng.integers(0, max(1, self.cache.lengths[t] - length + 1)))
+            x = self._read(t, stem, start, length)
+            if self.silence is None or float(np.sqrt(np.mean(np.square(x)))) > self.silence:
+                break
+        return t, x
+
+    def _spread(self, rng, track: int, x: np.ndarray) -> np.ndarray:
+        """A mono take (``Track.mono``) panned to a drawn position (constant power); other stems as they are."""
+        if not self.cache.mono[track] or x.shape[-1] != 2:
+            return x
+        angle = (rng.uniform(-0.5, 0.5) + 1) * np.pi / 4  # pan in [-0.5, 0.5] of full left..right
+        gains = np.array([np.cos(angle), np.sin(angle)], np.float32) * np.float32(np.sqrt(2))
+        return x * gains
 
     def _add_pooled(self, stems: np.ndarray, rng, length: int) -> np.ndarray:
         """Add a drawn excerpt of a pooled recording to each pooled stem, at a drawn level."""

@@ -24,8 +24,12 @@ from .precision import global_policy
 
 
 def _frame_multiple(config) -> int:
-    filters = config["model"].get("params", {}).get("conv_n_filters")
-    return 2 ** len(filters) if filters else 1
+    """Frames an excerpt must be a multiple of: 2**depth of the deepest U-Net (a cascade's nested ones too)."""
+    params = config["model"].get("params", {})
+    filters = params.get("conv_n_filters")
+    own = 2 ** len(filters) if filters else 1
+    nested = [_frame_multiple({"model": params[k]}) for k in ("first", "splitter") if isinstance(params.get(k), dict)]
+    return max([own, *nested])
 
 
 class SpectrogramTask:
