@@ -88,18 +88,46 @@ def _save_weights_atomic(model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _leaf_layers(model):
+    """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        elif layer.weights:
+            yield layer
+
+
 def _init_from(model, name: str, quiet: bool) -> int:
-    """Copy weights layer by layer (by name) from a pretrained tfsep model; returns the layers copied."""
+    """Copy weights into ``model`` from a pretrained tfsep model; returns the layers copied.
+
+    ``name`` (a model name or directory): layer by layer, by name.
+    ``name:stem`` (e.g. ``2stems:accompaniment``): the U-Net of that stem of a
+    per-stem model (layers ``<stem>_*``) into every trainable U-Net of
+    ``model`` (layers ``<prefix>_*``, same shapes); the last convolution's
+    kernel is tiled when ``model``'s head predicts several stems' masks.
+    """
     from ..pretrained import load_model
 
-    src = load_model(name, quiet=quiet).keras_model
-    src_layers = {layer.name: layer for layer in src.layers if layer.weights}
+    source, _, stem = name.rpartition(":") if ":" in name and not Path(name).exists() else (name, "", "")
+    src = load_model(source, quiet=quiet).keras_model
+    src_layers = {layer.name: layer for layer in _leaf_layers(src)}
+    if stem:
+        src_layers = {k[len(stem) + 1 :]: v for k, v in src_layers.items() if k.startswith(stem + "_")}
+        if not src_layers:
+            raise ModelError(f"init_from {name}: {source} has no U-Net for stem {stem!r}")
+        targets = [(layer, layer.name.split("_", 1)[-1]) for layer in _leaf_layers(model) if layer.trainable]
+    else:
+        targets = [(layer, layer.name) for layer in _leaf_layers(model)]
     copied = 0
-    for layer in model.layers:
-        if not layer.weights or layer.name not in src_layers:
+    for layer, key in targets:
+        if key not in src_layers:
             continue
-        w_src = src_layers[layer.name].get_weights()
+        w_src = src_layers[key].get_weights()
         w_dst = layer.get_weights()
+        if stem:
+            w_src = [_tile_last(w, d.shape) for w, d in zip(w_src, w_dst)]
         if [w.shape for w in w_src] != [w.shape for w in w_dst]:
             raise ModelError(f"init_from {name}: layer {layer.name} has other weight shapes than this config's model")
         layer.set_weights(w_src)
@@ -109,6 +137,15 @@ def _init_from(model, name: str, quiet: bool) -> int:
             f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
         )
     return copied
+
+
+def _tile_last(w, shape):
+    """``w`` repeated along its last axis to ``shape`` (one stem's mask weights for every stem)."""
+    import numpy as np
+
+    if w.shape == tuple(shape) or w.shape[:-1] != tuple(shape[:-1]) or shape[-1] % w.shape[-1]:
+        return w
+    return np.tile(w, (1,) * (w.ndim - 1) + (shape[-1] // w.shape[-1],))
 
 
 class _StepRate:
@@ -342,14 +379,16 @@ class Trainer:
         Returns:
             the distributed training dataset: one global batch per step, split over the replicas.
         """
-        from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, validation_excerpts
+        from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, source_weights, validation_excerpts
 
         cfg, tr = self.config, self.tr
         G, start, max_steps = tr["batch_size"], self.start, tr["train_max_steps"]
         # Decoded once; examples are a pure function of (seed, index), so resuming needs only the step.
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
         pools = {s: StemCache(t, [s], cfg["n_channels"], tr["data_cache"]) for s, t in self.pool_tracks.items()}
-        self.sampler = ExcerptSampler(cache, self.task.excerpt_length, cfg, pools)
+        self.sampler = ExcerptSampler(
+            cache, self.task.excerpt_length, cfg, pools, source_weights(cfg, self.train_tracks)
+        )
         self.valid = validation_excerpts(
             self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"]
         )
