@@ -335,7 +335,9 @@ def test_shipped_model_separates_real_music_above_the_floor(lite, falcon_stems):
     np.testing.assert_allclose(np.sum([stems[s] for s in STEMS], axis=0), mix, atol=1e-4)
 
 
-def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(band_data, tiny_model_dir, tiny_model, tmp_path):
+def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(
+    band_data, tiny_model_dir, tiny_model, tmp_path
+):
     """``training.init_from: MODEL:STEM`` copies that stem's U-Net into the splitter, its mask layer tiled."""
     from tfsep.pretrained import load_model
     from tfsep.training.loop import Trainer
@@ -347,7 +349,9 @@ def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(band_da
     splitter = load_model(str(tmp_path / "run")).keras_model.get_layer("splitter")
     source = {layer.name: layer for layer in tiny_model.keras_model.layers if layer.weights}
     for name in ("enc1_conv", "enc2_norm", "dec2_deconv", "dec3_norm"):
-        for a, b in zip(splitter.get_layer(f"unet_{name}").get_weights(), source[f"accompaniment_{name}"].get_weights()):
+        for a, b in zip(
+            splitter.get_layer(f"unet_{name}").get_weights(), source[f"accompaniment_{name}"].get_weights()
+        ):
             np.testing.assert_array_equal(a, b)
     kernel, bias = splitter.get_layer("unet_mask_conv").get_weights()
     src_kernel, src_bias = source["accompaniment_mask_conv"].get_weights()
@@ -355,5 +359,7 @@ def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(band_da
     np.testing.assert_array_equal(kernel, np.tile(src_kernel, (1, 1, 1, 3)))
     np.testing.assert_array_equal(bias, np.tile(src_bias, 3))
     # The frozen vocal model is untouched.
-    for a, b in zip(_weights(load_model(str(tmp_path / "run")).keras_model.get_layer("first")), _weights(tiny_model.keras_model)):
+    for a, b in zip(
+        _weights(load_model(str(tmp_path / "run")).keras_model.get_layer("first")), _weights(tiny_model.keras_model)
+    ):
         np.testing.assert_array_equal(a, b)

@@ -6,7 +6,10 @@ CLI starts fast; ``Separator`` and ``load_model`` import TensorFlow on use.
 
 __version__ = "0.1.0"
 
+from . import _quiet  # noqa: E402
 from .errors import TfsepError  # noqa: E402
+
+_quiet.install()
 
 __all__ = ["Separator", "load_model", "load_config", "TfsepError", "__version__"]
 

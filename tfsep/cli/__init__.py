@@ -13,8 +13,8 @@ import warnings
 
 import click
 
-from .. import __version__
-from .common import TfsepGroup, quiet_tensorflow, show_warning
+from .. import __version__, _quiet
+from .common import TfsepGroup, show_warning
 from .evaluate import evaluate
 from .export import export
 from .models import models
@@ -24,10 +24,14 @@ from .train import data, train
 
 @click.group(cls=TfsepGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tfsep")
-def main():
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also show TensorFlow's own log lines (start-up, device and XLA notes)."
+)
+def main(verbose):
     """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""
     warnings.showwarning = show_warning
-    quiet_tensorflow()
+    if verbose:
+        _quiet.make_verbose()
 
 
 for _command in (separate, models, export, train, data, evaluate):

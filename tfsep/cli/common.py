@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 import sys
 import threading
@@ -41,11 +40,6 @@ def fail(message: str, code: int = EXIT_FAILED):
 def show_warning(message, category, filename, lineno, file=None, line=None):
     """``warnings.showwarning`` for the CLI: one line a user can read, not the library source line that warned."""
     click.echo(f"tfsep: warning: {message}", err=True)
-
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up chatter (CPU features, oneDNN): noise to a user."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class FiniteFloat(click.FloatRange):

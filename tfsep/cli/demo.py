@@ -18,8 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from .common import quiet_tensorflow
-
 
 def falcon_path() -> Path:
     import stempeg
@@ -79,7 +77,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     models = args.model or ["2stems", "4stems-lite"]
 
-    quiet_tensorflow()
     from ..audio import io as audio_io
     from ..audio.writer import save
 

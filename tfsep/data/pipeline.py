@@ -66,7 +66,9 @@ def _open_source(entry: dict, sample_rate: int) -> list[Track]:
         roots = [_check_path(p, "sources[].path") for p in (paths if isinstance(paths, list) else [paths])]
         tracks = [t for root in roots for t in stem_folders(root, sample_rate=sample_rate)]
     else:
-        tracks = musdb_tracks(_check_path(paths, "sources[].path"), kind == "musdbhq", entry["subset"], None, sample_rate)
+        tracks = musdb_tracks(
+            _check_path(paths, "sources[].path"), kind == "musdbhq", entry["subset"], None, sample_rate
+        )
     return tracks
 
 

@@ -133,7 +133,6 @@ class SpectralSeparation:
         wave = overlap_add_frames(frames, self.frame_step)[..., :length]  # (B, S, C, length)
         return tf.transpose(wave, [0, 1, 3, 2])
 
-
     def _cascade_wiener(self, masks, spec):
         """Wiener EM on (first stem, rest) as the first network's own model; the rest shared by the splitter.
 

@@ -1,0 +1,116 @@
+"""Keep TensorFlow's start-up chatter off a user's terminal.
+
+TensorFlow 2.21 logs through absl before Python can configure anything:
+importing it prints the absl "before InitializeLog" warning, the oneDNN note
+and the CPU-feature note, twice (two native libraries), whatever
+``TF_CPP_MIN_LOG_LEVEL`` says.  :func:`install` wraps the first
+``import tensorflow`` so that file descriptor 2 goes to a temporary file
+during the import; afterwards every line that is not one of those known
+notes is written back to stderr (a real error is never swallowed).
+``TF_CPP_MIN_LOG_LEVEL`` (set to 2 unless the user set it) quiets what
+TensorFlow logs later (XLA and device notes).  ``TFSEP_VERBOSE=1`` (the
+CLI's ``--verbose``) leaves both alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+
+NOISE = re.compile(
+    rb"All log messages before absl::InitializeLog\(\) is called"
+    rb"|\] oneDNN custom operations are on"
+    rb"|cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"
+    rb"|^To enable the following instructions: .*rebuild TensorFlow"
+)
+
+
+def verbose() -> bool:
+    return os.environ.get("TFSEP_VERBOSE", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def filtered_stderr():
+    """Within: fd 2 goes to a temp file; on exit its lines, less the known notes, go to stderr."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = b"".join(line for line in tmp if not NOISE.search(line))
+            if kept:
+                os.write(2, kept)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with filtered_stderr():
+            self.loader.exec_module(module)
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` once, with a loader that filters its import-time notes."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        uninstall()
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+_FINDER = _QuietImport()
+
+
+_SET_LEVEL = False
+
+
+def install() -> None:
+    """Quiet TensorFlow's start-up (unless ``TFSEP_VERBOSE``); a no-op once TensorFlow is imported."""
+    global _SET_LEVEL
+    if verbose():
+        return
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        _SET_LEVEL = True
+    if "tensorflow" not in sys.modules and _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def uninstall() -> None:
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+
+
+def make_verbose() -> None:
+    """Let TensorFlow log as it would without tfsep (the CLI's ``--verbose``); before it is imported."""
+    global _SET_LEVEL
+    os.environ["TFSEP_VERBOSE"] = "1"
+    uninstall()
+    if _SET_LEVEL:
+        os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+        _SET_LEVEL = False
