@@ -440,6 +440,10 @@ def load_stems(path, sample_rate=None):
     return {name: w[:n] for name, w in stems.items()}, rate
 
 
+# More channels than any audio layout has (7.1.4 is 12; 64 leaves room): a transposed array.
+MAX_ARRAY_CHANNELS = 64
+
+
 def check_waveform(waveform):
     """An in-memory waveform as ``(samples, channels)`` float32, and True when it was 1-D.
 
@@ -455,6 +459,12 @@ def check_waveform(waveform):
         wave = wave[:, None]
     if wave.ndim != 2:
         raise AudioError(f"waveform must have shape (samples, channels), got {wave.shape}")
+    if wave.shape[1] > MAX_ARRAY_CHANNELS:
+        # librosa and torchaudio give (channels, samples): read as is, that is thousands of channels.
+        raise AudioError(
+            f"waveform of shape {wave.shape} has {wave.shape[1]} channels: tfsep takes (samples, channels); "
+            "for a channels-first array (librosa, torchaudio) pass channels_first=True or waveform.T"
+        )
     if wave.shape[0] == 0:
         raise AudioError("waveform is empty (0 samples)")
     if wave.shape[1] == 0:

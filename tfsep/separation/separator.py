@@ -165,8 +165,19 @@ class Separator:
 
     # -- in-memory API ------------------------------------------------------------------
 
-    def separate(self, waveform, sample_rate: int) -> dict[str, np.ndarray]:
-        """Waveform ``(samples, channels)`` or ``(samples,)`` -> ``{stem: waveform}``, same shape and rate."""
+    def separate(self, waveform, sample_rate: int, *, channels_first: bool = False) -> dict[str, np.ndarray]:
+        """Waveform ``(samples, channels)`` or ``(samples,)`` -> ``{stem: waveform}``, same shape and rate.
+
+        ``channels_first=True`` takes ``(channels, samples)`` arrays, as
+        ``librosa.load(..., mono=False)`` and torchaudio give them, and returns
+        the stems in that layout too.
+        """
+        if channels_first:
+            x = np.asarray(waveform)
+            if x.ndim != 2:
+                raise AudioError(f"channels_first=True needs a (channels, samples) array, got shape {x.shape}")
+            stems = self.separate(x.T, sample_rate)
+            return {name: np.ascontiguousarray(y.T) for name, y in stems.items()}
         wave, squeeze = check_waveform(waveform)
         n_in, c_in = wave.shape
         if sample_rate is None or int(sample_rate) <= 0:
