@@ -116,6 +116,32 @@ def test_a_failing_later_stem_leaves_every_old_file_untouched(separator, music, 
     assert files_under(out) == ["song", "song/accompaniment.wav", "song/vocals.wav"]  # no temp file either
 
 
+@pytest.mark.parametrize("which", ["vocals", "accompaniment"])
+def test_a_stem_written_meanwhile_by_another_run_is_never_replaced(separator, music, tmp_path, monkeypatch, which):
+    """Two runs, one output folder, no --overwrite: the later one fails and takes back its own stems."""
+    from tfsep.audio.writer import AudioWriter
+    from tfsep.separation.stemfiles import separate_file
+
+    src = write_wav(tmp_path / "song.wav", music[:SR])
+    out = tmp_path / "out"
+    real_finish = AudioWriter.finish
+
+    def finish_while_another_run_publishes(self):
+        real_finish(self)
+        if Path(self.path).name == f"{which}.wav":  # the other run got there between our check and our publish
+            Path(self.path).write_bytes(b"the other run's stem")
+
+    monkeypatch.setattr(AudioWriter, "finish", finish_while_another_run_publishes)
+    with pytest.raises(OutputError, match=f"{which}.wav was created by something else"):
+        separate_file(separator, src, out)
+    monkeypatch.undo()
+    assert (out / "song" / f"{which}.wav").read_bytes() == b"the other run's stem"
+    assert files_under(out) == ["song", f"song/{which}.wav"]  # ours all gone, no temp file left
+    # With --overwrite, replacing is what the user asked for.
+    separate_file(separator, src, out, overwrite=True)
+    assert sf.info(str(out / "song" / f"{which}.wav")).frames == SR
+
+
 def test_writer_publishes_only_after_finish(tmp_path):
     from tfsep.audio.writer import AudioWriter
 

@@ -259,14 +259,28 @@ class AudioWriter:
             raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
         self._finished = True
 
-    def publish(self):
-        """Move the finished file to ``path`` (replacing what was there): the only moment ``path`` changes."""
+    def publish(self, replace: bool = True):
+        """Move the finished file to ``path``: the only moment ``path`` changes.
+
+        ``replace=False`` never clobbers: if ``path`` appeared since the run
+        started (another run writing the same output), this fails with an
+        ``OutputError`` and ``path`` keeps the other run's file.
+        """
         if self._done:
             return
         if not self._finished:
             raise AudioError(f"{self.path}: publish before finish")
         try:
-            os.replace(self._tmp, self.path)
+            if replace:
+                os.replace(self._tmp, self.path)
+            else:
+                _move_no_clobber(self._tmp, self.path)
+        except FileExistsError:
+            self.abort()
+            raise OutputError(
+                f"{self.path} was created by something else while this run wrote it; "
+                "left as it is (pass --overwrite to replace it)"
+            ) from None
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
@@ -307,6 +321,19 @@ class AudioWriter:
             except FileNotFoundError:
                 pass
             self._tmp = None
+
+
+def _move_no_clobber(src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst`` unless ``dst`` exists (``FileExistsError``), atomically where links exist."""
+    try:
+        os.link(src, dst)  # fails if dst exists: no window between check and move
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (FAT, some network filesystems): claim the name, then move onto it
+        os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        os.replace(src, dst)
+        return
+    os.remove(src)
 
 
 def save(path, waveform, sample_rate, codec=None, bit_depth=16, bitrate="320k", clip="rescale"):

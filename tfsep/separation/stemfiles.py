@@ -12,6 +12,7 @@ no output file behind, and an existing one as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -233,7 +234,7 @@ def separate_file(
         return audio_io.output_frames(reader.frames_read, reader.source_sample_rate, out_rate)
 
     to_output = _ToOutput(len(separator.stems), model_rate, out_rate, separator.channels, out_channels, expected)
-    sink = _StemSink(paths, out_rate, out_channels, codec, bit_depth, bitrate, clip)
+    sink = _StemSink(paths, out_rate, out_channels, codec, bit_depth, bitrate, clip, overwrite)
     try:
         with reader:
             stem_blocks = separator.iter_separate(reader.blocks(READ_BLOCK), on_segment=on_segment)
@@ -271,8 +272,10 @@ class _StemSink:
     sample that the format clips is reported in ``notes``.
     """
 
-    def __init__(self, paths, rate, channels, codec, bit_depth, bitrate, clip):
+    def __init__(self, paths, rate, channels, codec, bit_depth, bitrate, clip, overwrite=False):
         self.paths, self.rate, self.channels = paths, rate, channels
+        self.overwrite = overwrite
+        self.published = []
         self.codec, self.bit_depth, self.bitrate, self.clip = codec, bit_depth, bitrate, clip
         self.float_output = codec == "wav" and bit_depth == 32
         self.two_pass = clip == "rescale" and not self.float_output
@@ -322,8 +325,17 @@ class _StemSink:
         # stem leaves all of the user's old files as they were.
         for w in self.writers.values():
             w.finish()
-        for w in self.writers.values():
-            w.publish()
+        try:
+            for w in self.writers.values():
+                w.publish(replace=self.overwrite)
+                self.published.append(w.path)
+        except OutputError:
+            # Without --overwrite none of these files existed at the start: take back this track's
+            # stems that did get published, so that the track is all or nothing.
+            for published in self.published:
+                with contextlib.suppress(OSError):
+                    os.remove(published)
+            raise
         self.done = True
         return {
             "peak": self.peak,
