@@ -169,6 +169,43 @@ def test_six_channels_downmix_with_one_warning(tmp_path):
     np.testing.assert_allclose(mono[0], [(left + right) / 2], rtol=1e-5)
 
 
+@pytest.mark.parametrize("n", [3, 4, 5, 7, 8])
+def test_other_surround_layouts_fold_down_by_speaker(tmp_path, n):
+    """The centre reaches both sides equally, the LFE neither, a left speaker only the left (7.1 and others)."""
+    from tfsep.audio.channels import LAYOUTS
+
+    name, speakers = LAYOUTS[n]
+    path = tmp_path / f"{name}.wav"
+    for speaker in speakers:
+        x = np.zeros((2000, n), np.float32)
+        x[:, speakers.index(speaker)] = 0.5
+        sf.write(str(path), x, 48000, subtype="FLOAT")
+        with pytest.warns(UserWarning, match=f"taken as {name}"):
+            y, _ = io.load(path)
+        left, right = y[0]
+        if speaker == "LFE":
+            assert left == right == 0
+        elif speaker in ("FC", "BC"):
+            assert left == pytest.approx(right) and left > 0
+        elif speaker in ("FL", "BL", "SL"):
+            assert left > 0 and right == 0
+        else:
+            assert right > 0 and left == 0
+    # Every speaker at full scale, but the LFE, stays within full scale.
+    sf.write(str(path), np.full((2000, n), 0.999, np.float32), 48000, subtype="FLOAT")
+    with pytest.warns(UserWarning):
+        y, _ = io.load(path)
+    np.testing.assert_allclose(y[0], [0.999, 0.999], rtol=1e-5)
+
+
+def test_more_than_eight_channels_say_what_was_assumed(tmp_path):
+    path = tmp_path / "ten.wav"
+    sf.write(str(path), np.tile(np.arange(10, dtype=np.float32) / 20, (1000, 1)), 48000, subtype="FLOAT")
+    with pytest.warns(UserWarning, match="no known layout: even-numbered channels to the left"):
+        y, _ = io.load(path)
+    np.testing.assert_allclose(y[0], [np.mean([0, 2, 4, 6, 8]) / 20, np.mean([1, 3, 5, 7, 9]) / 20], rtol=1e-6)
+
+
 def test_stereo_to_mono_is_the_mean(tmp_path):
     path = tmp_path / "st.wav"
     x = np.stack([np.full(100, 0.5), np.full(100, -0.25)], 1).astype(np.float32)

@@ -12,12 +12,11 @@ Policies users rely on:
   with :class:`~tfsep.errors.AudioError` naming the time of the first one:
   silently zeroing them would hide a broken file and poison every STFT frame
   around it.
-* **Downmix**: a 6-channel file is taken as 5.1 in WAV/ffmpeg order
-  (FL FR FC LFE BL BR) and folded ITU-style, ``L = FL + .707 FC + .707 BL``
-  (``R`` alike), LFE dropped, divided by 2.414 so full scale stays full scale;
-  any other layout with more than two channels gives ``L`` = mean of the
-  even-numbered channels and ``R`` = mean of the odd-numbered ones.  Either
-  way a ``UserWarning`` says so once per reader.  Mono output is the mean of
+* **Downmix**: 3 to 8 channels are taken in ffmpeg's default layout for
+  the count (2.1, 4.0, 5.0, 5.1, 6.1, 7.1) and folded down ITU-style
+  without the LFE (:mod:`tfsep.audio.channels`); more than 8 have no known
+  layout and go even->L, odd->R.  A ``UserWarning`` says which, once per
+  reader.  Mono output is the mean of
   the stereo result; mono input is duplicated for stereo output.
 """
 
@@ -34,7 +33,7 @@ import soundfile as sf
 import soxr
 
 from ..errors import AudioError
-from .channels import remix
+from .channels import layout_note, remix
 from .codecs import ffmpeg_input, one_line, require_tool
 
 STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
@@ -219,8 +218,8 @@ class AudioReader:
         self.frames = None if n is None else output_frames(n, self.source_sample_rate, self.sample_rate)
         if self.source_channels > 2 and self.channels < self.source_channels:
             warnings.warn(
-                f"{path}: {self.source_channels} channels downmixed to {self.channels} "
-                "(5.1: ITU fold-down without LFE; otherwise even->L, odd->R)",
+                f"{path}: {self.source_channels} channels downmixed to {self.channels}: "
+                + layout_note(self.source_channels),
                 UserWarning,
                 stacklevel=3,
             )
