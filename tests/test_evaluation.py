@@ -265,3 +265,20 @@ def test_evaluate_usage_errors(dataset, tmp_path):
     assert r.exit_code != 0
     r = _evaluate("-m", "no-such-model-xyz", "--tracks", str(tmp_path / "missing"), "-o", str(tmp_path), "-q")
     assert r.exit_code == 1 and "error" in r.output and "Traceback" not in r.output
+
+
+def test_two_model_directories_of_one_name_are_scored_apart(dataset, tiny_model_dir, tiny4_model_dir, tmp_path):
+    """``runs/a/model`` and ``runs/b/model``: two methods, two folders, two rows; never merged."""
+    import shutil
+
+    for run, src in (("a", tiny_model_dir), ("b", tiny4_model_dir)):
+        shutil.copytree(src, tmp_path / "runs" / run / "model")
+    out = tmp_path / "eval"
+    a, b = str(tmp_path / "runs" / "a" / "model"), str(tmp_path / "runs" / "b" / "model")
+    r = _evaluate("-m", a, "-m", b, "--tracks", str(dataset), "--metrics", "sdr", "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    summary = report.summary(report.collect(out, "sdr"))["SDR"]
+    assert set(summary) == {"a-model", "b-model"}
+    assert set(summary["a-model"]) == {"vocals", "accompaniment"} and set(summary["b-model"]) == set(STEMS)
+    r = _evaluate("-m", a, "-m", a, "--tracks", str(dataset), "--metrics", "sdr", "-o", str(out), "-q")
+    assert r.exit_code == 1 and "given twice" in r.output

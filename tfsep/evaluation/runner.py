@@ -33,6 +33,8 @@ class MethodSpec:
     method: object
     needs_references: bool = False
     stems: list = field(default_factory=list)
+    # What the user named (a model directory's path): tells apart two methods of one label.
+    source: str = ""
 
 
 def resolve_method(name: str, wiener_iterations: int | None = None, quality: str | None = None, **params) -> MethodSpec:
@@ -56,7 +58,7 @@ def resolve_method(name: str, wiener_iterations: int | None = None, quality: str
         label += f"+{quality}"
     if wiener_iterations is not None:
         label += f"+wiener{wiener_iterations}"
-    return MethodSpec(label, sep, False, list(sep.stems))
+    return MethodSpec(label, sep, False, list(sep.stems), str(name))
 
 
 def _reference_stems(spec: MethodSpec, track) -> list[str]:
@@ -272,6 +274,7 @@ def evaluate(
         raise TfsepError(f"unknown metric {metric!r} (use {', '.join(METRIC_CHOICES)})")
     if jobs < 1:
         raise TfsepError(f"--jobs must be >= 1, got {jobs}")
+    methods = distinct_labels(methods)
     settings = _Settings(Path(outdir), metric, duration, offset, plots, log or (lambda msg: None))
     new_dirs = [p for p in (settings.outdir, *settings.outdir.parents) if not p.exists()]
     settings.outdir.mkdir(parents=True, exist_ok=True)
@@ -280,6 +283,33 @@ def evaluate(
     except BaseException:
         _remove_empty(settings.outdir, new_dirs)  # a run that failed before scoring anything leaves no folder
         raise
+
+
+def distinct_labels(methods: list[MethodSpec]) -> list[MethodSpec]:
+    """Methods whose labels (output folders, table rows) are all different.
+
+    Model directories of one base name (``runs/a/model``, ``runs/b/model``)
+    get as many parent folders in their label as tell them apart
+    (``a-model``, ``b-model``); the same method named twice is refused.
+    """
+    from dataclasses import replace
+
+    out = list(methods)
+    for label in {m.label for m in methods}:
+        same = [i for i, m in enumerate(out) if m.label == label]
+        if len(same) < 2:
+            continue
+        paths = [Path(os.path.abspath(out[i].source)) if out[i].source else None for i in same]
+        if None in paths or len(set(paths)) < len(paths):
+            raise TfsepError(f"method {label!r} is given twice: name each method once")
+        for depth in range(2, max(len(p.parts) for p in paths) + 1):
+            names = ["-".join(p.parts[-depth:]).lstrip("/-") for p in paths]
+            if len(set(names)) == len(names):
+                break
+        suffix = out[same[0]].label[len(paths[0].name) :]  # "+best", "+wiener1"
+        for i, name in zip(same, names):
+            out[i] = replace(out[i], label=name + suffix)
+    return out
 
 
 def _remove_empty(outdir: Path, new_dirs: list) -> None:
