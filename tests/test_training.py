@@ -368,3 +368,42 @@ def test_remix_redraws_silent_stems_and_polarity_flips(tone_data, tmp_path):
                 signs.add(float(np.sign(np.sum(a[s] * b[s]))))
                 np.testing.assert_allclose(np.abs(a[s]), np.abs(b[s]), atol=1e-6)
     assert signs == {1.0, -1.0}
+
+
+def test_max_steps_only_stops_early_and_resume_continues_exactly(tone_data, tmp_path):
+    """``--max-steps 4`` then ``--resume``: the same weights as one run of the config's 10 steps (cosine)."""
+    from tfsep.training.loop import Trainer
+
+    cfg = train_config(tone_data, lr_schedule="cosine", lr_min=1e-4, checkpoint_every=100)
+    full = Trainer(copy.deepcopy(cfg), tmp_path / "full", quiet=True)
+    full.run()
+    run = tmp_path / "split"
+    first = Trainer(copy.deepcopy(cfg), run, quiet=True, max_steps=4)
+    summary = first.run()
+    assert summary["steps"] == 4
+    # The rate at step 4 is the 10-step schedule's, not a schedule squeezed into 4 steps.
+    from tfsep.training.callbacks import scheduled_lr
+
+    assert float(first.optimizer.learning_rate.numpy()) == pytest.approx(scheduled_lr(first.config, 3, 1.0))
+    assert scheduled_lr(first.config, 3, 1.0) > 0.5 * cfg["training"]["learning_rate"]
+    second = Trainer(copy.deepcopy(cfg), run, resume=True, quiet=True)
+    assert second.run()["steps"] == 10
+    for a, b in zip(_weights(second.model), _weights(full.model)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    from tfsep.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="beyond training.train_max_steps"):
+        Trainer(copy.deepcopy(cfg), tmp_path / "x", max_steps=11)
+
+
+def test_train_in_a_log_prints_plain_lines_not_bars(tone_data, tmp_path):
+    """Not on a terminal, progress is ``tfsep: train:`` lines (no carriage-return redraws)."""
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(train_config(tone_data, log_every=5)))
+    result = _cli(["train", "-c", str(path), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.stderr
+    assert "\r" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("tfsep: train:")]
+    assert [line.split(":")[2].split()[0] for line in lines] == ["5/10", "10/10"], result.stderr
+    assert "loss" in lines[-1]
+    assert any("validation SDR" in line for line in result.stderr.splitlines())

@@ -24,7 +24,13 @@ from .common import EXIT_INTERRUPTED, fail
     help="Run directory (checkpoints, logs, final model). [default: runs/<config name>]",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in OUTPUT from its latest checkpoint.")
-@click.option("--max-steps", type=int, default=None, help="Override training.train_max_steps.")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop at this step (checkpoint and model written as at the end). The learning-rate schedule stays "
+    "the config's (training.train_max_steps), so a later --resume continues exactly.",
+)
 @click.option("--keep-worker-dirs", is_flag=True, hidden=True, help="Keep non-chief workers' outputs (tests).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def train(config, run_dir, resume, max_steps, keep_worker_dirs, quiet):

@@ -441,9 +441,9 @@ def generate(
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
     bar = None
     if progress:
-        from tqdm import tqdm
+        from ..progress import progress as progress_bar
 
-        bar = tqdm(total=tracks, unit="song", desc="synth")
+        bar = progress_bar(tracks, "synth", "song", every=max(1, tracks // 10))
     paths = []
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [

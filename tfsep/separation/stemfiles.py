@@ -26,6 +26,7 @@ from ..audio import io as audio_io
 from ..audio.channels import output_channels, restore_channels
 from ..audio.writer import AudioWriter, apply_clip, check_encoding
 from ..errors import OutputError, TfsepError
+from ..progress import stderr_is_terminal
 from .outputs import (
     DEFAULT_TEMPLATE,
     PLACEHOLDERS,
@@ -37,7 +38,7 @@ from .outputs import (
     track_name,
 )
 
-__all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "output_paths", "separate_file", "stderr_is_terminal", "track_name"]
+__all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "output_paths", "separate_file", "track_name"]
 
 READ_BLOCK = 1 << 17
 
@@ -100,14 +101,6 @@ def _progress_bar(enabled, total_samples, rate, name):
             else "{desc}: {n:.1f} s audio [{elapsed}]"
         ),
     )
-
-
-def stderr_is_terminal() -> bool:
-    """True when stderr is a terminal (where a progress bar belongs), not a log or a pipe."""
-    try:
-        return bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):  # no isatty, or closed
-        return False
 
 
 class _ToOutput:

@@ -168,7 +168,9 @@ class Trainer:
         config: a config path, built-in name or dict (validated here).
         run_dir: the run directory (created).
         resume: continue from the latest checkpoint in ``run_dir``.
-        max_steps: override ``training.train_max_steps``.
+        max_steps: stop at this step (a checkpoint and a model directory, as at the end);
+            the schedule stays the config's (``training.train_max_steps``), so a later
+            ``resume`` continues exactly where an uninterrupted run would be.
         quiet: no progress bar or messages.
         hooks: callables ``hook(step, loss)`` run after every step (tests use them to interrupt).
         keep_worker_dirs: keep non-chief workers' outputs (``run_dir/.worker-<id>``).
@@ -183,11 +185,18 @@ class Trainer:
         self, config, run_dir, *, resume=False, max_steps=None, quiet=False, hooks=(), keep_worker_dirs=False, log=None
     ):
         self.config = load_config(config)
+        self.tr = self.config["training"]
+        planned = self.tr["train_max_steps"]
         if max_steps is not None:
             if max_steps < 1:
                 raise ConfigError("--max-steps must be >= 1")
-            self.config["training"]["train_max_steps"] = int(max_steps)
-        self.tr = self.config["training"]
+            if max_steps > planned:
+                raise ConfigError(
+                    f"--max-steps {max_steps} is beyond training.train_max_steps ({planned}), where the learning-rate "
+                    "schedule ends: raise train_max_steps in the config instead"
+                )
+        # Where this invocation stops; the schedule and the data always follow train_max_steps.
+        self.stop_step = planned if max_steps is None else int(max_steps)
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.quiet = quiet
@@ -198,7 +207,7 @@ class Trainer:
         # Datasets are opened before TensorFlow starts: a wrong path fails in a second.
         from ..data.pipeline import open_datasets, open_stem_pools
 
-        if self.tr["train_max_steps"] == 0:  # no steps: nothing to read
+        if self.stop_step == 0:  # no steps: nothing to read
             self.train_tracks, self.valid_tracks, self.pool_tracks = [], [], {}
         else:
             self.train_tracks, self.valid_tracks = open_datasets(self.config)
@@ -234,7 +243,7 @@ class Trainer:
         previous_policy = keras.mixed_precision.global_policy()
         try:
             self._build_state()
-            if self.tr["train_max_steps"] == 0:
+            if self.stop_step == 0:
                 # No steps: the run directory becomes a model directory of the starting
                 # weights (a cascade assembled from networks trained alone, say).
                 stop_reason, losses, self.history = "no_steps", [], []
@@ -382,7 +391,7 @@ class Trainer:
         from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, source_weights, validation_excerpts
 
         cfg, tr = self.config, self.tr
-        G, start, max_steps = tr["batch_size"], self.start, tr["train_max_steps"]
+        G, start, max_steps = tr["batch_size"], self.start, self.stop_step
         # Decoded once; examples are a pure function of (seed, index), so resuming needs only the step.
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
         pools = {s: StemCache(t, [s], cfg["n_channels"], tr["data_cache"]) for s, t in self.pool_tracks.items()}
@@ -463,7 +472,7 @@ class Trainer:
         Returns:
             the stop reason (``max_steps``, ``early_stopping``, ``interrupted``) and the loss of every step run.
         """
-        from tqdm import tqdm
+        from ..progress import progress
 
         losses = []
         bar = None
@@ -474,13 +483,13 @@ class Trainer:
 
         with StopSignals(notify) as self._stop:
             try:
-                bar = tqdm(
-                    total=self.tr["train_max_steps"],
+                bar = progress(
+                    self.stop_step,
+                    "train",
+                    "step",
                     initial=self.start,
-                    unit="step",
-                    disable=self.quiet or not self.is_chief,
-                    dynamic_ncols=True,
-                    desc="train",
+                    enabled=not self.quiet and self.is_chief,
+                    every=self.tr["log_every"],
                 )
                 stop_reason = self._run_steps(iter(batches), bar, losses)
                 self.summaries.flush()
@@ -506,7 +515,7 @@ class Trainer:
         """
         from .callbacks import scheduled_lr
 
-        tr, max_steps = self.tr, self.tr["train_max_steps"]
+        tr, max_steps = self.tr, self.stop_step
         step = self.start
         rate = _StepRate(step)
         while step < max_steps:
