@@ -373,8 +373,9 @@ def test_writer_error_leaves_no_file_and_keeps_existing(tmp_path, codec):
     with pytest.raises(RuntimeError, match="boom"):
         with audio_writer.AudioWriter(path, 44100, 2) as writer:
             writer.write(_sine(440, 44100, 0.1))
-            temps = [p for p in os.listdir(tmp_path) if p.startswith(f".song.{codec}.tmp-")]
-            assert len(temps) == 1  # writing goes to a temp file beside the target
+            partial = tmp_path / ".tfsep-partial"
+            temps = [p for p in os.listdir(partial) if p.startswith(f".song.{codec}.tmp-{os.getpid()}-")]
+            assert len(temps) == 1  # writing goes to a temp file in a hidden folder beside the target
             raise RuntimeError("boom")
     assert path.read_bytes() == b"previous result"
     assert sorted(os.listdir(tmp_path)) == [f"song.{codec}"]

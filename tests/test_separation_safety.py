@@ -170,7 +170,7 @@ def test_a_signal_mid_separation_leaves_nothing_and_exits_130(tiny_model_dir, tm
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob("long/.vocals.wav.*")):
+        while not list(out.glob("long/.tfsep-partial/.vocals.wav.*")):
             assert proc.poll() is None, "separate ended before writing:\n" + proc.communicate()[1]
             assert time.monotonic() < deadline, "no temp file in time"
             time.sleep(0.01)
@@ -293,6 +293,8 @@ def test_a_log_gets_plain_lines_and_a_loading_note(tiny_model_dir, song, tmp_pat
 
 
 def test_a_terminal_gets_the_bar(monkeypatch):
+    import sys
+
     from tfsep.separation import stemfiles
 
     class Tty:
@@ -305,9 +307,35 @@ def test_a_terminal_gets_the_bar(monkeypatch):
         def flush(self):
             pass
 
-    monkeypatch.setattr(stemfiles.sys, "stderr", Tty())
+    monkeypatch.setattr(sys, "stderr", Tty())
     bar = stemfiles._progress_bar(True, SR, SR, "song")
     assert bar is not None
     bar.close()
     monkeypatch.undo()
     assert stemfiles._progress_bar(True, SR, SR, "song") is None  # pytest's stderr is no terminal
+
+
+def test_temps_of_a_killed_run_are_swept_by_the_next(tiny_model_dir, song, tmp_path):
+    """SIGKILL leaves temps in OUT/<track>/.tfsep-partial; the next run there removes them, not live runs' temps."""
+    out = tmp_path / "out"
+    script = (
+        "import os, signal, sys\n"
+        "from tfsep.audio.writer import AudioWriter\n"
+        "import numpy as np\n"
+        f"w = AudioWriter({str(out / 'song' / 'vocals.wav')!r}, 44100, 2)\n"
+        "w.write(np.zeros((44100, 2), np.float32))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    partial = out / "song" / ".tfsep-partial"
+    assert len(list(partial.iterdir())) == 1  # left behind: nothing could remove it
+    live = partial / f".accompaniment.wav.tmp-{os.getppid()}-another-run"  # a run still writing: kept
+    live.write_bytes(b"x")
+    r = run(str(song), "-m", str(tiny_model_dir), "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert [p.name for p in partial.iterdir()] == [live.name]
+    live.unlink()
+    r = run(str(song), "-m", str(tiny_model_dir), "-o", str(out), "-q", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert files_under(out) == ["song", "song/accompaniment.wav", "song/vocals.wav"]

@@ -1,8 +1,11 @@
 """Atomic, streaming audio writing and clip modes (WAV/FLAC via soundfile, MP3/OGG/M4A via ffmpeg).
 
-A writer streams blocks into a temp file beside its target and renames it
-into place on commit, so a failure never leaves a truncated file; the target
-is replaced only at that moment.  Commit has two phases, ``finish`` (the
+A writer streams blocks into a temp file in a hidden folder beside its
+target (``.tfsep-partial/``, :func:`partial_file`) and renames it into place
+on commit, so a failure never leaves a truncated file; the target is
+replaced only at that moment.  A run killed with SIGKILL cannot clean up:
+its temps stay in that folder, and the next run writing there removes them
+(:func:`sweep_partials`: files of processes that are gone, or older than a day).  Commit has two phases, ``finish`` (the
 encoder flushes and its success is checked) and ``publish`` (the rename), so
 that several files can be finished first and published only if all
 succeeded (:mod:`tfsep.separation.stemfiles` commits a track's stems so).
@@ -13,6 +16,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 import soundfile as sf
@@ -149,11 +153,8 @@ class AudioWriter:
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory, cannot write audio there")
         directory = os.path.dirname(os.path.abspath(self.path))
-        name = os.path.basename(self.path)
         try:
-            os.makedirs(directory, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
-            os.close(fd)
+            self._tmp = partial_file(self.path, ".tmp-")
         except OSError as e:
             raise OutputError(
                 f"{self.path}: cannot write in {directory} ({e.strerror}); choose a writable output directory"
@@ -287,6 +288,7 @@ class AudioWriter:
         self._tmp = None
         self._done = True
         self._cleanup()
+        remove_partial_dir(self.path)
 
     def commit(self):
         """Finish encoding and atomically move the file to ``path``."""
@@ -321,6 +323,67 @@ class AudioWriter:
             except FileNotFoundError:
                 pass
             self._tmp = None
+            remove_partial_dir(self.path)
+
+
+PARTIAL_DIR = ".tfsep-partial"
+# A temp this old is stale whatever its process id says (ids are reused; shared folders span machines).
+STALE_SECONDS = 24 * 3600
+
+
+def partial_file(target, kind: str) -> str:
+    """A new empty temp file for ``target`` in ``<target's folder>/.tfsep-partial/``; its name holds our pid."""
+    target = os.path.abspath(os.fspath(target))
+    folder = os.path.join(os.path.dirname(target), PARTIAL_DIR)
+    os.makedirs(folder, exist_ok=True)
+    suffix = ".f32.wav" if kind == ".f32-" else ""
+    fd, path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}{kind}{os.getpid()}-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return path
+
+
+def remove_partial_dir(target) -> None:
+    """Remove the target's ``.tfsep-partial`` folder if nothing (another run's temp) is left in it."""
+    try:
+        os.rmdir(os.path.join(os.path.dirname(os.path.abspath(os.fspath(target))), PARTIAL_DIR))
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_partials(directory) -> int:
+    """Remove stale temps from ``directory/.tfsep-partial`` (left by killed runs); returns how many."""
+    folder = os.path.join(os.fspath(directory), PARTIAL_DIR)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    now = time.time()
+    for name in names:
+        path = os.path.join(folder, name)
+        m = re.search(r"\.(?:tmp|f32)-(\d+)-", name)
+        try:
+            stale = m is None or not _alive(int(m.group(1))) or now - os.path.getmtime(path) > STALE_SECONDS
+            if stale and int(m.group(1) if m else -1) != os.getpid():
+                os.remove(path)
+                removed += 1
+        except OSError:
+            pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+    return removed
 
 
 def _move_no_clobber(src: str, dst: str) -> None:

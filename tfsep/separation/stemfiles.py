@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 from ..audio import codecs
 from ..audio import io as audio_io
 from ..audio.channels import output_channels, restore_channels
-from ..audio.writer import AudioWriter, apply_clip, check_encoding
+from ..audio.writer import AudioWriter, apply_clip, check_encoding, partial_file, remove_partial_dir, sweep_partials
 from ..errors import OutputError, TfsepError
 from ..progress import stderr_is_terminal
 from .outputs import (
@@ -49,9 +48,9 @@ class _FloatTemp:
         import soundfile as sf
 
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".f32.wav", dir=final.parent)
-        os.close(fd)
+        name = partial_file(final, ".f32-")
         self.path = Path(name)
+        self.final = final
         self.file = sf.SoundFile(name, "w", samplerate=sample_rate, channels=channels, subtype="FLOAT", format="WAV")
         self.peak = 0.0
 
@@ -77,6 +76,7 @@ class _FloatTemp:
         except Exception:
             pass
         self.path.unlink(missing_ok=True)
+        remove_partial_dir(self.final)
 
 
 def _progress_bar(enabled, total_samples, rate, name):
@@ -203,6 +203,8 @@ def separate_file(
     paths = output_paths(path, output_dir, separator.stems, filename_template, codec)
     refuse_inputs(paths, [path])
     check_writable(paths, overwrite)
+    for folder in {p.parent for p in paths.values()}:
+        sweep_partials(folder)  # temps of runs that were killed (SIGKILL) before they could clean up
 
     t0 = time.perf_counter()
     model_rate = separator.sample_rate
