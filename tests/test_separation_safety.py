@@ -339,3 +339,70 @@ def test_temps_of_a_killed_run_are_swept_by_the_next(tiny_model_dir, song, tmp_p
     r = run(str(song), "-m", str(tiny_model_dir), "-o", str(out), "-q", "--overwrite")
     assert r.exit_code == 0, r.output
     assert files_under(out) == ["song", "song/accompaniment.wav", "song/vocals.wav"]
+
+
+def test_a_full_disk_is_named_as_such(separator, music, tmp_path, monkeypatch):
+    """libsndfile's "System error." on a full disk becomes "no space left on device while writing X"."""
+    import shutil as shutil_mod
+
+    from tfsep.separation.stemfiles import separate_file
+
+    src = write_wav(tmp_path / "song.wav", music[:SR])
+    real_write = sf.SoundFile.write
+    usage = shutil_mod.disk_usage
+
+    written = []
+
+    def full_after_a_while(self, data):
+        written.append(len(data))
+        if len(written) > 2:
+            monkeypatch.setattr(shutil_mod, "disk_usage", lambda p: usage(p)._replace(free=0))
+            raise RuntimeError("System error.")
+        return real_write(self, data)
+
+    monkeypatch.setattr(sf.SoundFile, "write", full_after_a_while)
+    with pytest.raises(OutputError, match=r"^no space left on device while writing .*\.wav$"):
+        separate_file(separator, src, tmp_path / "out", clip="rescale")
+    monkeypatch.undo()
+    assert files_under(tmp_path / "out") == []
+
+
+def test_a_track_that_cannot_fit_is_refused_before_separating(separator, music, tmp_path, monkeypatch):
+    import shutil as shutil_mod
+
+    from tfsep.separation.stemfiles import separate_file
+
+    src = write_wav(tmp_path / "song.wav", music[: 5 * SR])
+    usage = shutil_mod.disk_usage
+    monkeypatch.setattr(shutil_mod, "disk_usage", lambda p: usage(p)._replace(free=200_000))
+    calls = []
+    monkeypatch.setattr(separator, "iter_separate", lambda *a, **k: calls.append(1) or iter(()))
+    with pytest.raises(OutputError, match=r"need about \d+ MB .* only 0 MB free"):
+        separate_file(separator, src, tmp_path / "out")
+    assert calls == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("bit_depth, compact", [(16, True), (24, False)])
+def test_rescale_temps_are_compact_where_the_output_keeps_less(tmp_path, bit_depth, compact):
+    """16-bit and lossy outputs: a 24-bit FLAC temp with 24 dB headroom (finer than the output); 24-bit: float."""
+    from tfsep.separation.stemfiles import TEMP_HEADROOM, _StemTemp
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((SR, 2)) * 0.8).astype(np.float32)
+    x[:10] = 3.0  # stems may exceed full scale: that is why they are rescaled
+    x[10] = 20.0  # beyond the headroom
+    temp = _StemTemp(tmp_path / "out" / "vocals.wav", SR, 2, compact=bit_depth != 24)
+    temp.write(x[: SR // 2])
+    temp.write(x[SR // 2 :])
+    assert temp.path.parent.name == ".tfsep-partial" and temp.compact == compact
+    y = np.concatenate(list(temp.blocks()))
+    size = temp.path.stat().st_size
+    temp.remove()
+    assert not (tmp_path / "out" / ".tfsep-partial").exists()
+    if compact:
+        assert size < 0.8 * x.size * 4  # less than the float32 WAV it replaces
+        np.testing.assert_allclose(y[11:], x[11:], atol=TEMP_HEADROOM * 2.0**-23 * 1.01)
+        assert y[10, 0] == pytest.approx(TEMP_HEADROOM, rel=1e-5) and temp.beyond_headroom == 2
+        assert np.abs(y[11:] - x[11:]).max() < 2.0**-16  # finer than a 16-bit output's step
+    else:
+        np.testing.assert_array_equal(y, x)

@@ -11,9 +11,11 @@ that several files can be finished first and published only if all
 succeeded (:mod:`tfsep.separation.stemfiles` commits a track's stems so).
 """
 
+import errno
 import functools
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -32,6 +34,26 @@ from .codecs import (
     one_line,
     require_tool,
 )
+
+
+def disk_error(path, exc) -> OutputError:
+    """An ``OutputError`` for a failed write: "no space left on device" when that is why.
+
+    libsndfile reports a full disk as "System error." with no errno: the
+    free space of the target's file system tells.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    while folder and not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
+    if not full and folder:
+        try:
+            full = shutil.disk_usage(folder).free < (1 << 20)
+        except OSError:
+            pass
+    if full:
+        return OutputError(f"no space left on device while writing {path}")
+    return OutputError(f"{path}: write failed ({one_line(exc)})")
 
 
 def apply_clip(block, mode, scale=1.0):
@@ -232,9 +254,14 @@ class AudioWriter:
             else:
                 self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
         except (BrokenPipeError, OSError, RuntimeError) as e:
-            why = self._ffmpeg_error() if self._proc is not None and self._proc.poll() is not None else one_line(e)
+            ffmpeg_died = self._proc is not None and self._proc.poll() is not None
+            why = self._ffmpeg_error() if ffmpeg_died else one_line(e)
             self.abort()
-            raise OutputError(f"{self.path}: write failed ({why})") from None
+            if "no space left" in why.lower():
+                raise OutputError(f"no space left on device while writing {self.path}") from None
+            raise (
+                disk_error(self.path, e) if not ffmpeg_died else OutputError(f"{self.path}: write failed ({why})")
+            ) from None
         self.frames_written += len(x)
 
     def finish(self):
@@ -248,7 +275,10 @@ class AudioWriter:
             else:
                 self._proc.stdin.close()
                 if self._proc.wait() != 0:
-                    raise OutputError(f"{self.path}: encoding failed ({self._ffmpeg_error()})")
+                    why = self._ffmpeg_error()
+                    if "no space left" in why.lower():
+                        raise OutputError(f"no space left on device while writing {self.path}")
+                    raise OutputError(f"{self.path}: encoding failed ({why})")
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it 0600
@@ -257,6 +287,9 @@ class AudioWriter:
             raise
         except (OSError, RuntimeError) as e:
             self.abort()
+            error = disk_error(self.path, e)
+            if "no space left" in str(error):
+                raise error from None
             raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
         self._finished = True
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -22,7 +23,16 @@ import numpy as np
 from ..audio import codecs
 from ..audio import io as audio_io
 from ..audio.channels import output_channels, restore_channels
-from ..audio.writer import AudioWriter, apply_clip, check_encoding, partial_file, remove_partial_dir, sweep_partials
+from ..audio.writer import (
+    AudioWriter,
+    apply_clip,
+    check_encoding,
+    disk_error,
+    parse_bitrate,
+    partial_file,
+    remove_partial_dir,
+    sweep_partials,
+)
 from ..errors import OutputError, TfsepError
 from ..progress import stderr_is_terminal
 from .outputs import (
@@ -41,23 +51,37 @@ __all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "output_paths", "separate_file", 
 READ_BLOCK = 1 << 17
 
 
-class _FloatTemp:
-    """A float32 WAV temp file beside the final output, for two-pass rescaling."""
+class _StemTemp:
+    """A stem's first-pass temp file for two-pass rescaling, in the output folder's ``.tfsep-partial``.
 
-    def __init__(self, final: Path, sample_rate: int, channels: int):
+    For 16-bit and lossy outputs it is a 24-bit FLAC of the stem scaled down
+    by :data:`TEMP_HEADROOM` (24 dB): 20 bits of precision, more than those
+    outputs keep, in about a third of a float32 WAV's space (music
+    compresses).  For 24-bit output, whose precision that would cut, it is a
+    float32 WAV.  Samples beyond the headroom (+24 dBFS) are clipped and counted.
+    """
+
+    def __init__(self, final: Path, sample_rate: int, channels: int, compact: bool):
         import soundfile as sf
 
         final.parent.mkdir(parents=True, exist_ok=True)
-        name = partial_file(final, ".f32-")
-        self.path = Path(name)
         self.final = final
-        self.file = sf.SoundFile(name, "w", samplerate=sample_rate, channels=channels, subtype="FLOAT", format="WAV")
-        self.peak = 0.0
+        self.compact = compact
+        self.path = Path(partial_file(final, ".f32-"))
+        fmt, subtype = ("FLAC", "PCM_24") if compact else ("WAV", "FLOAT")
+        self.file = sf.SoundFile(
+            str(self.path), "w", samplerate=sample_rate, channels=channels, subtype=subtype, format=fmt
+        )
+        self.beyond_headroom = 0
 
     def write(self, block):
-        if len(block):
-            self.peak = max(self.peak, float(np.max(np.abs(block))))
-        self.file.write(block)
+        if self.compact:
+            self.beyond_headroom += int(np.count_nonzero(np.abs(block) >= TEMP_HEADROOM))
+            block = np.clip(block / np.float32(TEMP_HEADROOM), -1.0, 1.0 - 2.0**-23)
+        try:
+            self.file.write(block)
+        except (RuntimeError, OSError) as exc:
+            raise disk_error(self.final, exc) from None
 
     def blocks(self):
         import soundfile as sf
@@ -68,7 +92,7 @@ class _FloatTemp:
                 block = f.read(READ_BLOCK, dtype="float32", always_2d=True)
                 if not len(block):
                     break
-                yield block
+                yield block * np.float32(TEMP_HEADROOM) if self.compact else block
 
     def remove(self):
         try:
@@ -77,6 +101,42 @@ class _FloatTemp:
             pass
         self.path.unlink(missing_ok=True)
         remove_partial_dir(self.final)
+
+
+# Compact temps store stems scaled down by this (24 dB): louder samples than 16x full scale are clipped.
+TEMP_HEADROOM = 16.0
+
+
+def disk_space_needed(frames, channels: int, n_stems: int, codec: str, bit_depth: int, bitrate: str, clip: str):
+    """About how many bytes a track's stems (and their rescale temps) take while it is written; None if unknown."""
+    if not frames:
+        return None
+    if codec in ("wav", "flac"):
+        per_sample = bit_depth / 8 * (0.7 if codec == "flac" else 1.0)
+        out = frames * channels * per_sample
+    else:
+        out = parse_bitrate(bitrate) / 8 * frames / 44100
+    temp = 0.0
+    if clip == "rescale" and not (codec == "wav" and bit_depth == 32):
+        temp = frames * channels * (4 if bit_depth == 24 else 3 * 0.7)
+    return int(n_stems * (out + temp))
+
+
+def check_free_space(paths: dict, need) -> None:
+    """Refuse to start a track that cannot fit on the output's disk (a full disk mid-run wastes the work)."""
+    if need is None:
+        return
+    folder = next(iter(paths.values())).parent
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if probe is None:
+        return
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        mb = 1 << 20
+        raise OutputError(
+            f"{folder}: these stems need about {need / mb:.0f} MB while they are written "
+            f"(outputs and rescale temps), only {free / mb:.0f} MB free; free some space or choose another -o"
+        )
 
 
 def _progress_bar(enabled, total_samples, rate, name):
@@ -217,6 +277,13 @@ def separate_file(
     except BaseException:
         reader.close()
         raise
+    try:
+        frames = audio_io.output_frames(reader.frames, model_rate, out_rate) if reader.frames else None
+        need = disk_space_needed(frames, out_channels, len(paths), codec, bit_depth, bitrate, clip)
+        check_free_space(paths, need)
+    except BaseException:
+        reader.close()
+        raise
     bar = _progress_bar(progress, reader.frames, model_rate, track_name(path))
 
     def on_segment(done):
@@ -280,7 +347,8 @@ class _StemSink:
         self.clipped = 0
         self.done = False
         if self.two_pass:
-            self.temps = {s: _FloatTemp(p, rate, channels) for s, p in paths.items()}
+            compact = not (codec in ("wav", "flac") and bit_depth == 24)
+            self.temps = {s: _StemTemp(p, rate, channels, compact) for s, p in paths.items()}
         else:
             self.writers = {s: self._writer(s) for s in paths}
 
@@ -343,6 +411,13 @@ class _StemSink:
         return 0 if scale < 1.0 or (self.float_output and self.clip != "clamp") else self.clipped
 
     def _notes(self, scale):
+        loud = sum(t.beyond_headroom for t in self.temps.values())
+        extra = (
+            [f"{loud} samples beyond +24 dBFS were clipped before rescaling; --bit-depth 32 keeps them"] if loud else []
+        )
+        return extra + self._gain_notes(scale)
+
+    def _gain_notes(self, scale):
         fmt = (
             "32-bit float WAV"
             if self.float_output
