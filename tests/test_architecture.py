@@ -218,3 +218,28 @@ def test_each_package_says_what_it_offers(package):
     assert init.is_file(), f"tfsep/{package} is not a package"
     doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
     assert doc and len(doc.splitlines()) >= 2, f"tfsep/{package}/__init__.py needs a docstring naming its modules"
+
+
+def test_every_folder_the_package_ships_is_a_declared_package():
+    """setup.cfg's package discovery covers the data folders (configs/, pretrained/shipped/): an install
+    of tfsep prints no setuptools warning that an importable folder is absent from ``packages``."""
+    import configparser
+    import os
+
+    from setuptools import find_namespace_packages
+
+    repo = ROOT.parent
+    cfg = configparser.ConfigParser()
+    cfg.read(repo / "setup.cfg")
+    assert cfg["options"]["packages"].strip() == "find_namespace:"
+    find = cfg["options.packages.find"]
+    split = lambda v: [x.strip() for x in v.replace("\n", ",").split(",") if x.strip()]  # noqa: E731
+    found = set(find_namespace_packages(str(repo), include=split(find["include"]), exclude=split(find["exclude"])))
+    shipped = set()
+    for folder, dirs, _ in os.walk(ROOT, followlinks=True):  # configs/ is a link into the package
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        parts = Path(folder).relative_to(repo).parts
+        if all(part.isidentifier() for part in parts):
+            shipped.add(".".join(parts))
+    assert {"tfsep.configs", "tfsep.configs.zoo", "tfsep.pretrained.shipped"} <= shipped
+    assert shipped <= found, shipped - found
