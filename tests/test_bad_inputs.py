@@ -85,6 +85,12 @@ def _existing_stem(c):
     return c.out
 
 
+def _link(c, name, target):
+    link = c.tmp / name
+    link.symlink_to(target)
+    return link
+
+
 def _output_is_the_input(c):
     # -f '{track}.wav' in the input's folder names the input itself: refused even with --overwrite.
     return ["separate", "-q", "-m", c.model, c.wav, "-o", c.wav.parent, "-f", "{track}.wav", "--stems", "vocals"]
@@ -94,6 +100,17 @@ def _output_is_the_input(c):
 CASES = [
     # -- separate: inputs
     ("sep-missing-input", lambda c: S(c)[:4] + [c.tmp / "nope.wav", "-o", c.out], 1, "nope.wav: no such file"),
+    ("sep-symlink-loop", lambda c: S(c)[:4] + [_link(c, "loop.wav", "loop.wav"), "-o", c.out], 1, "symbolic link loop"),
+    (
+        "sep-broken-symlink",
+        lambda c: S(c)[:4] + [_link(c, "gone.wav", "moved.wav"), "-o", c.out],
+        1,
+        "broken symbolic link (it points to moved.wav",
+    ),
+    ("sep-empty-stems", lambda c: S(c) + ["--stems", ""], 2, "give stem names"),
+    ("sep-sample-rate-1", lambda c: S(c) + ["--sample-rate", "1"], 2, "8000<=x<=384000"),
+    ("sep-overlap-1", lambda c: S(c) + ["--overlap", "1"], 2, "0<=x<1"),
+    ("sep-segment-0", lambda c: S(c) + ["--segment", "0"], 2, "x>0"),
     ("sep-directory-input", lambda c: S(c)[:4] + [c.dir("adir.wav"), "-o", c.out], 1, "is a directory"),
     ("sep-empty-input", lambda c: S(c)[:4] + [c.file("empty.wav"), "-o", c.out], 1, "empty"),
     ("sep-text-as-mp3", lambda c: S(c)[:4] + [_text_as_mp3(c), "-o", c.out], 1, "notes.mp3"),
@@ -292,3 +309,42 @@ def test_preflight_imports_no_tensorflow(tmp_path, tiny_model_dir):
         assert code == 1 and stderr.startswith("tfsep: error: ") and "\n" not in stderr, (case, code, stderr)
     assert not probe["tensorflow"] and not probe["keras"], "the model (TensorFlow) was loaded before the errors"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_a_read_only_file_system_is_named_as_such(tmp_path, monkeypatch):
+    """Not "permission denied": a read-only mount needs another fix (another -o), not chmod."""
+    import os as os_mod
+
+    from tfsep.errors import OutputError
+    from tfsep.separation.outputs import check_writable
+
+    target = {"vocals": tmp_path / "out" / "vocals.wav"}
+    monkeypatch.setattr(os_mod, "access", lambda path, mode: False)
+    with pytest.raises(OutputError, match="permission denied"):
+        check_writable(target, overwrite=False)
+    real = os_mod.statvfs(tmp_path)
+
+    class ReadOnly:
+        f_flag = real.f_flag | os_mod.ST_RDONLY
+
+    monkeypatch.setattr(os_mod, "statvfs", lambda path: ReadOnly())
+    with pytest.raises(OutputError, match=f"cannot write to {tmp_path}: read-only file system"):
+        check_writable(target, overwrite=False)
+
+
+def test_a_tiny_rescale_is_never_reported_as_minus_zero_db():
+    from tfsep.separation.stemfiles import _db, _gain_text
+
+    assert _gain_text(_db(1 / 1.00001)) == "less than 0.001 dB"
+    assert _gain_text(_db(1 / 1.0001)) == "-0.001 dB"
+    assert _gain_text(_db(1 / 1.004)) == "-0.035 dB"
+    assert _gain_text(_db(0.5)) == "-6.0 dB"
+
+
+def test_an_unreachable_4stems_suggests_the_offline_model(monkeypatch, tmp_path):
+    from tfsep import pretrained
+    from tfsep.errors import ModelError
+
+    monkeypatch.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    with pytest.raises(ModelError, match="offline, -m 4stems-lite needs no download"):
+        pretrained.resolve("4stems", quiet=True)

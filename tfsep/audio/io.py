@@ -21,6 +21,7 @@ Policies users rely on:
 """
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -57,6 +58,13 @@ class AudioInfo:
 
 def _check_file(path):
     if not os.path.exists(path):
+        if os.path.islink(path):
+            try:
+                os.stat(path)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise AudioError(f"{path}: symbolic link loop (the link points back to itself)") from None
+            raise AudioError(f"{path}: broken symbolic link (it points to {os.readlink(path)}, which does not exist)")
         raise AudioError(f"{path}: no such file")
     if os.path.isdir(path):
         raise AudioError(f"{path}: is a directory, not an audio file")

@@ -36,6 +36,16 @@ from .codecs import (
 )
 
 
+def unwritable_reason(folder) -> str:
+    """Why a folder that ``os.access`` says we cannot write is unwritable: read-only file system or permissions."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        pass
+    return "permission denied"
+
+
 def disk_error(path, exc) -> OutputError:
     """An ``OutputError`` for a failed write: "no space left on device" when that is why.
 

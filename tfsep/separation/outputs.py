@@ -11,6 +11,7 @@ import string
 from pathlib import Path
 
 from ..audio.codecs import SUPPORTED_OUTPUT_CODECS
+from ..audio.writer import unwritable_reason
 from ..errors import OutputError
 
 DEFAULT_TEMPLATE = "{track}/{stem}.{codec}"
@@ -133,7 +134,7 @@ def check_writable(paths, overwrite: bool) -> None:
         if not parent.is_dir():
             raise OutputError(f"cannot write under {parent}: it is a file, not a directory")
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write to {parent}: permission denied")
+            raise OutputError(f"cannot write to {parent}: {unwritable_reason(parent)}")
 
 
 def missing_dirs(paths) -> list[Path]:

@@ -427,7 +427,7 @@ class _StemSink:
         )
         if scale < 1.0:
             return [
-                f"stems scaled by {_db(scale):.1f} dB (peak {self.peak:.2f}) so that {fmt} does not clip; "
+                f"stems scaled by {_gain_text(_db(scale))} (peak {self.peak:.3f}) so that {fmt} does not clip; "
                 "--bit-depth 32 keeps the gain"
             ]
         clipped = self._clipped(scale)
@@ -451,6 +451,11 @@ class _StemSink:
                 d.rmdir()
             except OSError:
                 pass
+
+
+def _gain_text(db: float) -> str:
+    """A gain change as a user reads it: never "-0.0 dB" for a change too small for one decimal."""
+    return f"{db:.1f} dB" if db <= -0.05 else f"{db:.3f} dB" if db <= -0.0005 else "less than 0.001 dB"
 
 
 def _db(scale: float) -> float:
