@@ -407,3 +407,29 @@ def test_train_in_a_log_prints_plain_lines_not_bars(tone_data, tmp_path):
     assert [line.split(":")[2].split()[0] for line in lines] == ["5/10", "10/10"], result.stderr
     assert "loss" in lines[-1]
     assert any("validation SDR" in line for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    "top, training, needles",
+    [
+        ({"T": 100000}, {}, ["'T' must be at most 16384"]),
+        ({"F": 10**9}, {}, ["'F' must be at most"]),
+        ({}, {"batch_size": 10**6}, ["training.batch_size", "at most 4096"]),
+        ({}, {"excerpt_seconds": 1e30}, ["training.excerpt_seconds", "at most 600"]),
+        ({"model": {"type": "unet", "params": {"conv_n_filters": [8, 10**6, 8]}}}, {}, ["conv_n_filters", "1 to 4096"]),
+        # Within every bound, and still far beyond any machine: refused before the model is built.
+        (
+            {"T": 16384, "model": {"type": "unet", "params": {"conv_n_filters": [256, 512, 1024]}}},
+            {"batch_size": 512, "excerpt_seconds": None},
+            ["needs at least", "GB, more than this machine's", "training.batch_size"],
+        ),
+    ],
+)
+def test_configs_that_would_exhaust_memory_are_refused_in_one_line(tone_data, tmp_path, top, training, needles):
+    cfg = train_config(tone_data)
+    cfg.update(top)
+    cfg["training"].update(training)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(cfg))
+    _one_line_error(_cli(["train", "-c", str(path), "-o", str(tmp_path / "run"), "-q"]), *needles)
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -121,6 +121,9 @@ LOSSES = {
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "plateau", "cosine")
 DATASETS = ("folders", "musdb", "musdbhq")
+# Upper bounds of the sizes (Spleeter: T 512, F 1024, frame_length 4096; Demucs: 44.1 kHz, 10 s excerpts).
+LIMITS = {"sample_rate": 384000, "frame_length": 65536, "T": 16384, "F": 32769}
+TRAINING_LIMITS = {"batch_size": 4096, "excerpt_seconds": 600, "validation_seconds": 3600}
 # One entry of training.sources.
 SOURCE = {
     "dataset": (str, REQUIRED),
@@ -228,6 +231,10 @@ def validate(raw: dict, source: str = "<config>") -> dict:
     for key in ("sample_rate", "n_channels", "frame_length", "frame_step", "T", "F"):
         if cfg[key] <= 0:
             fail(source, key, f"must be positive, got {cfg[key]}")
+    # Sizes no model of the field uses, and that would exhaust any machine's memory.
+    for key, most in LIMITS.items():
+        if cfg[key] > most:
+            fail(source, key, f"must be at most {most}, got {cfg[key]}")
     if cfg["n_channels"] not in (1, 2):
         fail(source, "n_channels", f"must be 1 or 2, got {cfg['n_channels']}")
     if cfg["frame_step"] > cfg["frame_length"]:
@@ -286,6 +293,9 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
     ):
         if tr[key] < 1:
             fail(source, p + key, f"must be >= 1, got {tr[key]}")
+    for key, most in TRAINING_LIMITS.items():
+        if tr[key] is not None and tr[key] > most:
+            fail(source, p + key, f"must be at most {most}, got {tr[key]}")
     for key in ("audio_summaries", "warmup_steps", "lr_plateau_patience"):
         if tr[key] < 0:
             fail(source, p + key, f"must be >= 0, got {tr[key]}")

@@ -94,6 +94,10 @@ ACTIVATIONS = ("leaky_relu", "relu", "elu")
 NORMALIZATIONS = ("batch", "none")
 
 
+# Spleeter's widest layer has 512 filters; 4096 is far past any published U-Net.
+MAX_FILTERS = 4096
+
+
 def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.") -> None:
     if params["head"] not in ("sigmoid", "softmax"):
         fail(source, p + "head", f"must be 'sigmoid' or 'softmax', got {params['head']!r}")
@@ -102,10 +106,7 @@ def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.
         # shares one U-Net that predicts every mask.
         params["unet_per_stem"] = params["head"] == "sigmoid"
     filters = params["conv_n_filters"]
-    if not 2 <= len(filters) <= 10 or not all(
-        isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters
-    ):
-        fail(source, p + "conv_n_filters", "must list 2 to 10 positive integers (one per encoder layer)")
+    _check_filters(filters, source, p)
     if not 1 <= params["kernel_size"] <= 15:
         fail(source, p + "kernel_size", f"must be between 1 and 15, got {params['kernel_size']}")
     for key in ("conv_activation", "deconv_activation"):
@@ -128,16 +129,20 @@ def _validate_unet(params: dict, cfg: dict, source: str, p: str = "model.params.
             )
 
 
-def _positive_ints(values) -> bool:
-    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+def _check_filters(filters, source: str, p: str) -> None:
+    if not 2 <= len(filters) <= 10 or not all(
+        isinstance(f, int) and not isinstance(f, bool) and 0 < f <= MAX_FILTERS for f in filters
+    ):
+        fail(
+            source, p + "conv_n_filters", f"must list 2 to 10 integers from 1 to {MAX_FILTERS} (one per encoder layer)"
+        )
 
 
 def _validate_enhanced_unet(params: dict, cfg: dict, source: str, p: str = "model.params.") -> None:
     if len(cfg["stems"]) < 2:
         fail(source, "stems", "must name at least 2 stems for a softmax over stems (enhanced_unet)")
     filters = params["conv_n_filters"]
-    if not 2 <= len(filters) <= 10 or not _positive_ints(filters):
-        fail(source, p + "conv_n_filters", "must list 2 to 10 positive integers (one per encoder layer)")
+    _check_filters(filters, source, p)
     if not 1 <= params["kernel_size"] <= 15:
         fail(source, p + "kernel_size", f"must be between 1 and 15, got {params['kernel_size']}")
     if params["normalization"] not in ("instance", "batch", "none"):

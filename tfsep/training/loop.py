@@ -148,6 +148,21 @@ def _tile_last(w, shape):
     return np.tile(w, (1,) * (w.ndim - 1) + (shape[-1] // w.shape[-1],))
 
 
+def _check_memory(cfg: dict) -> None:
+    """Refuse, before anything is built, a training step that cannot fit in this machine's memory."""
+    from ..config.budget import total_memory, training_frames, training_step_bytes
+
+    need, have = training_step_bytes(cfg), total_memory()
+    if need is None or have is None or need <= 0.9 * have:
+        return
+    gb = 1 << 30
+    raise ConfigError(
+        f"{cfg['name']}: a training step of batch {cfg['training']['batch_size']} x {training_frames(cfg)} frames "
+        f"x {cfg['F']} bins needs at least {need / gb:.1f} GB, more than this machine's {have / gb:.1f} GB; "
+        "lower training.batch_size, training.excerpt_seconds (or T) or F"
+    )
+
+
 class _StepRate:
     """Steps per second since the previous call (for the TensorBoard throughput scalar)."""
 
@@ -197,6 +212,8 @@ class Trainer:
                 )
         # Where this invocation stops; the schedule and the data always follow train_max_steps.
         self.stop_step = planned if max_steps is None else int(max_steps)
+        if self.stop_step:
+            _check_memory(self.config)
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.quiet = quiet
