@@ -171,14 +171,34 @@ def test_cascade_reloads_as_a_keras_file_with_safe_mode(trained_cascade, tmp_pat
 
 
 def test_fast_inference_path_equals_the_model(trained_cascade):
+    import warnings
+
     from tfsep import models
+    from tfsep.models import cascade, unet
     from tfsep.pretrained import load_model
 
     m = load_model(str(trained_cascade))
-    fn = models.inference_function(m.keras_model, m.config)
+    # Both nested U-Nets take their fast path: no fallback warning, and each has its own function.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn = models.inference_function(m.keras_model, m.config)
+        for part, sub in (("first", cascade.first_config), ("splitter", cascade.splitter_config)):
+            assert unet.inference_function(m.keras_model.get_layer(part), sub(m.config)) is not None, part
     assert fn is not None
     x = np.random.default_rng(1).uniform(0, 1, (2, 64, 256, 2)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(fn(x)), np.asarray(m.keras_model(x, training=False)), atol=1e-5)
+
+
+def test_a_unet_without_its_named_layers_falls_back_visibly(tiny_model):
+    """The fast path finds layers by name; a model that lacks one warns and separates with the model itself."""
+    import keras
+
+    from tfsep.models import unet
+
+    inp = keras.Input(shape=(None, 128, 2))
+    renamed = keras.Model(inp, tiny_model.keras_model(inp), name="renamed")  # one nested layer, no named ones
+    with pytest.warns(RuntimeWarning, match="fast inference path unavailable"):
+        assert unet.inference_function(renamed, tiny_model.config) is None
 
 
 def test_cascade_exports_to_savedmodel_and_builtin_tflite(trained_cascade, music, tmp_path):

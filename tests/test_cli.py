@@ -139,8 +139,17 @@ def test_offset_at_the_end_is_an_error(tiny_model_dir, music_wav, out):
 
 
 def test_bit_depth(tiny_model_dir, music_wav, out):
-    assert_ok(run([music_wav, "-o", out, "--bit-depth", "24"], tiny_model_dir))
-    assert sf.info(str(out / "song" / "vocals.wav")).subtype == "PCM_24"
+    """24-bit output holds 24-bit samples (finer than 16-bit steps), equal to the float stems to 24-bit precision."""
+    assert_ok(run([music_wav, "-o", out / "24", "--bit-depth", "24", "--clip", "none"], tiny_model_dir))
+    assert_ok(run([music_wav, "-o", out / "32", "--bit-depth", "32"], tiny_model_dir))
+    path = out / "24" / "song" / "vocals.wav"
+    assert sf.info(str(path)).subtype == "PCM_24"
+    ints, _ = sf.read(str(path), dtype="int32")  # libsndfile puts 24-bit samples in the top 24 bits
+    assert np.all(ints % 256 == 0) and np.any(ints % 65536 != 0)  # not 16-bit samples in a 24-bit label
+    y24, _ = sf.read(str(path), dtype="float32")
+    y32, _ = sf.read(str(out / "32" / "song" / "vocals.wav"), dtype="float32")
+    assert np.abs(y32).max() < 1  # nothing was clipped, so the two differ only by quantization
+    np.testing.assert_allclose(y24, y32, atol=2.0**-23 * 1.01)
 
 
 def test_clip_rescale_keeps_peak_at_most_one_with_one_gain(tiny_model_dir, tmp_path, out):

@@ -26,6 +26,8 @@ prefix ``<stem>_`` per stem or ``unet_`` for a shared U-Net.
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 from keras import layers
 
@@ -216,7 +218,14 @@ def inference_function(model, config):
         if params["head"] == "softmax":
             softmax = get("softmax_masks" if params["unet_per_stem"] else "masks")
         ratio = get("masks") if params["head"] == "sigmoid" or params["unet_per_stem"] else None
-    except ValueError:
+    except ValueError as exc:
+        # A U-Net config whose model lacks a layer this path needs: say so, do not slow down in silence.
+        warnings.warn(
+            f"U-Net {model.name}: fast inference path unavailable ({exc}); separating with the model as built "
+            "(same masks, slower)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None
 
     def branch(x, enc, dec, mask_conv):
