@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent / "tfsep"
 # Lowest first.  A package may import the packages before it, never after.
 LAYERS = [
     "errors",
+    "console",
     "config",
     "audio",
     "models",

@@ -423,7 +423,7 @@ def test_startup_shows_only_tfsep_lines(tiny_model_dir, music_wav, tmp_path):
 
 
 def test_filtered_stderr_keeps_real_messages(capfd):
-    from tfsep._quiet import filtered_stderr
+    from tfsep.console.quiet import filtered_stderr
 
     with filtered_stderr():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")

@@ -6,7 +6,7 @@ CLI starts fast; ``Separator`` and ``load_model`` import TensorFlow on use.
 
 __version__ = "0.1.0"
 
-from . import _quiet  # noqa: E402
+from .console import quiet as _quiet  # noqa: E402
 from .errors import TfsepError  # noqa: E402
 
 _quiet.install()

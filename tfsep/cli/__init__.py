@@ -13,7 +13,8 @@ import warnings
 
 import click
 
-from .. import __version__, _quiet
+from .. import __version__
+from ..console import quiet as _quiet
 from .common import TfsepGroup, show_warning
 from .evaluate import evaluate
 from .export import export

@@ -225,7 +225,7 @@ def separate(
 
 def _separate_one(sep, path, output_dir, talk, run) -> dict:
     """Separate one file and say how it went; its summary, or ``status: failed`` and the error (printed)."""
-    from ..progress import stderr_is_terminal
+    from ..console.progress import stderr_is_terminal
 
     if talk and not stderr_is_terminal():
         status_line(f"separating {path}...")

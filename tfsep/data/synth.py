@@ -441,7 +441,7 @@ def generate(
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
     bar = None
     if progress:
-        from ..progress import progress as progress_bar
+        from ..console.progress import progress as progress_bar
 
         bar = progress_bar(tracks, "synth", "song", every=max(1, tracks // 10))
     paths = []

@@ -33,8 +33,8 @@ from ..audio.writer import (
     remove_partial_dir,
     sweep_partials,
 )
+from ..console.progress import stderr_is_terminal
 from ..errors import OutputError, TfsepError
-from ..progress import stderr_is_terminal
 from .outputs import (
     DEFAULT_TEMPLATE,
     PLACEHOLDERS,

@@ -489,7 +489,7 @@ class Trainer:
         Returns:
             the stop reason (``max_steps``, ``early_stopping``, ``interrupted``) and the loss of every step run.
         """
-        from ..progress import progress
+        from ..console.progress import progress
 
         losses = []
         bar = None

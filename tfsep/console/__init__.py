@@ -1,0 +1,5 @@
+"""What tfsep prints while it works, whatever the command.
+
+- :mod:`.quiet`: keeps TensorFlow's start-up notes off stderr (``--verbose`` shows them);
+- :mod:`.progress`: a bar on a terminal, plain ``tfsep:`` lines in a log.
+"""
