@@ -59,8 +59,8 @@ def song_key(track: Track) -> str:
     return track.name.rsplit("/", 1)[-1].strip().casefold()
 
 
-def _open_source(entry: dict, sample_rate: int) -> list[Track]:
-    """The tracks of one ``training.sources`` entry, each tagged with the entry's weight."""
+def _open_source(index: int, entry: dict, sample_rate: int) -> list[Track]:
+    """The tracks of ``training.sources[index]``, each marked with that index (for its weight)."""
     kind, paths = entry["dataset"], entry["path"]
     if kind == "folders":
         roots = [_check_path(p, "sources[].path") for p in (paths if isinstance(paths, list) else [paths])]
@@ -69,7 +69,7 @@ def _open_source(entry: dict, sample_rate: int) -> list[Track]:
         tracks = musdb_tracks(
             _check_path(paths, "sources[].path"), kind == "musdbhq", entry["subset"], None, sample_rate
         )
-    return tracks
+    return [dataclasses.replace(t, source=index) for t in tracks]
 
 
 def _hold_out_songs(tracks: list[Track], n: int, seed: int) -> tuple[list[Track], list[Track]]:
@@ -109,11 +109,7 @@ def open_datasets(config: dict) -> tuple[list[Track], list[Track]]:
     stems = config["stems"]
     kind = tr["dataset"]
     if tr["sources"]:
-        tracks = []
-        for i, entry in enumerate(tr["sources"]):
-            for t in _open_source(entry, sr):
-                t.source = i
-                tracks.append(t)
+        tracks = [t for i, entry in enumerate(tr["sources"]) for t in _open_source(i, entry, sr)]
         if tr["validation_path"]:
             train = tracks
             valid = stem_folders(_check_path(tr["validation_path"], "validation_path"), sample_rate=sr)
