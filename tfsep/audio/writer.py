@@ -46,24 +46,26 @@ def unwritable_reason(folder) -> str:
     return "permission denied"
 
 
-def disk_error(path, exc) -> OutputError:
-    """An ``OutputError`` for a failed write: "no space left on device" when that is why.
+def disk_error(path, exc=None, why: str | None = None, doing: str = "write failed") -> OutputError:
+    """An ``OutputError`` for a failed write: "no space left on device while writing PATH" when that is why.
 
-    libsndfile reports a full disk as "System error." with no errno: the
-    free space of the target's file system tells.
+    ``why`` is the writer's own account (ffmpeg's last line), else ``exc``'s.
+    libsndfile reports a full disk as "System error." with no errno: the free
+    space of the target's file system tells then.
     """
+    why = why or one_line(exc)
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in why.lower()
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    while folder and not os.path.exists(folder):
+    while not full and folder and not os.path.exists(folder):
         folder = os.path.dirname(folder)
-    full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
-    if not full and folder:
+    if not full and exc is not None and folder:
         try:
             full = shutil.disk_usage(folder).free < (1 << 20)
         except OSError:
             pass
     if full:
         return OutputError(f"no space left on device while writing {path}")
-    return OutputError(f"{path}: write failed ({one_line(exc)})")
+    return OutputError(f"{path}: {doing} ({why})")
 
 
 def apply_clip(block, mode, scale=1.0):
@@ -265,13 +267,9 @@ class AudioWriter:
                 self._proc.stdin.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
         except (BrokenPipeError, OSError, RuntimeError) as e:
             ffmpeg_died = self._proc is not None and self._proc.poll() is not None
-            why = self._ffmpeg_error() if ffmpeg_died else one_line(e)
+            why = self._ffmpeg_error() if ffmpeg_died else None
             self.abort()
-            if "no space left" in why.lower():
-                raise OutputError(f"no space left on device while writing {self.path}") from None
-            raise (
-                disk_error(self.path, e) if not ffmpeg_died else OutputError(f"{self.path}: write failed ({why})")
-            ) from None
+            raise disk_error(self.path, e, why) from None
         self.frames_written += len(x)
 
     def finish(self):
@@ -285,10 +283,7 @@ class AudioWriter:
             else:
                 self._proc.stdin.close()
                 if self._proc.wait() != 0:
-                    why = self._ffmpeg_error()
-                    if "no space left" in why.lower():
-                        raise OutputError(f"no space left on device while writing {self.path}")
-                    raise OutputError(f"{self.path}: encoding failed ({why})")
+                    raise disk_error(self.path, why=self._ffmpeg_error(), doing="encoding failed")
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp made it 0600
@@ -297,10 +292,7 @@ class AudioWriter:
             raise
         except (OSError, RuntimeError) as e:
             self.abort()
-            error = disk_error(self.path, e)
-            if "no space left" in str(error):
-                raise error from None
-            raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
+            raise disk_error(self.path, e, doing="cannot finish writing") from None
         self._finished = True
 
     def publish(self, replace: bool = True):

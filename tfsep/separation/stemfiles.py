@@ -107,7 +107,7 @@ class _StemTemp:
 TEMP_HEADROOM = 16.0
 
 
-def disk_space_needed(frames, channels: int, n_stems: int, codec: str, bit_depth: int, bitrate: str, clip: str):
+def disk_space_needed(frames, rate: int, channels: int, n_stems: int, codec, bit_depth: int, bitrate, clip: str):
     """About how many bytes a track's stems (and their rescale temps) take while it is written; None if unknown."""
     if not frames:
         return None
@@ -115,7 +115,7 @@ def disk_space_needed(frames, channels: int, n_stems: int, codec: str, bit_depth
         per_sample = bit_depth / 8 * (0.7 if codec == "flac" else 1.0)
         out = frames * channels * per_sample
     else:
-        out = parse_bitrate(bitrate) / 8 * frames / 44100
+        out = parse_bitrate(bitrate) / 8 * frames / rate
     temp = 0.0
     if clip == "rescale" and not (codec == "wav" and bit_depth == 32):
         temp = frames * channels * (4 if bit_depth == 24 else 3 * 0.7)
@@ -274,13 +274,10 @@ def separate_file(
     try:
         out_rate, out_channels = _output_format(reader, separator, sample_rate)
         check_encoding(codec, out_rate, out_channels, bit_depth, bitrate)
-    except BaseException:
-        reader.close()
-        raise
-    try:
         frames = audio_io.output_frames(reader.frames, model_rate, out_rate) if reader.frames else None
-        need = disk_space_needed(frames, out_channels, len(paths), codec, bit_depth, bitrate, clip)
-        check_free_space(paths, need)
+        check_free_space(
+            paths, disk_space_needed(frames, out_rate, out_channels, len(paths), codec, bit_depth, bitrate, clip)
+        )
     except BaseException:
         reader.close()
         raise
