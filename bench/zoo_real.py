@@ -37,7 +37,7 @@ REAL = ROOT / "configs" / "4stems-real" / "cascade.json"
 # name -> (zoo family, model.params changes)
 FAMILIES = {
     "unet (softmax)": ("unet", {}),
-    "unet (sigmoid, one per stem)": ("unet", {"head": "sigmoid", "unet_per_stem": True}),
+    "unet (sigmoid; one per stem)": ("unet", {"head": "sigmoid", "unet_per_stem": True}),
     "enhanced_unet": ("enhanced_unet", {}),
     "stacked_unet": ("stacked_unet", {}),
     "wave_unet": ("wave_unet", {}),
