@@ -26,6 +26,28 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 
 
+def write_model_files(folder, config: dict, model=None, weights_from=None) -> Path:
+    """Make ``folder`` a model directory in place: its config, and weights from ``model`` or a weights file.
+
+    ``folder`` may hold other files (a training run's checkpoints and logs);
+    each of the two files is replaced atomically.  ``weights_from`` (a
+    ``.weights.h5`` of the stored part, e.g. a run's best weights) wins over
+    ``model``'s current weights.
+    """
+    folder = Path(folder)
+    pid = os.getpid()
+    tmp = folder / f".tmp-{pid}-{WEIGHTS_FILE}"  # keras wants the .weights.h5 suffix
+    if weights_from is not None:
+        shutil.copyfile(weights_from, tmp)
+    else:
+        stored_part(model, config).save_weights(str(tmp))
+    os.replace(tmp, folder / WEIGHTS_FILE)
+    tmp = folder / f".tmp-{pid}-{CONFIG_FILE}"
+    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / CONFIG_FILE)
+    return folder
+
+
 def save_model_dir(model, config: dict, path) -> Path:
     """Write ``config.json`` + weights atomically: a crash leaves no half model directory."""
     path = Path(path)
@@ -33,8 +55,7 @@ def save_model_dir(model, config: dict, path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not a secret
     try:
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        stored_part(model, config).save_weights(str(tmp / WEIGHTS_FILE))
+        write_model_files(tmp, config, model)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.rename(path, old)

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..config import load_config
 from ..errors import ConfigError, ModelError, TfsepError
-from ..pretrained.modeldir import stored_part
+from ..pretrained.modeldir import stored_part, write_model_files
 from .signals import StopSignals
 
 CHECKPOINT_DIR = "checkpoints"
@@ -620,14 +620,7 @@ class Trainer:
     def _write_model(self, model, out_dir: Path):
         """The run directory becomes a tfsep model directory: best validation weights (else the last)."""
         best = out_dir / BEST_WEIGHTS
-        target = out_dir / "model.weights.h5"
-        if best.is_file():
-            tmp = target.with_name(f".tmp-{os.getpid()}-model.weights.h5")
-            shutil.copyfile(best, tmp)
-            os.replace(tmp, target)
-        else:
-            _save_weights_atomic(stored_part(model, self.config), target)
-        _write_atomic(out_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
+        write_model_files(out_dir, self.config, model, weights_from=best if best.is_file() else None)
 
 
 def train(config, run_dir, **kwargs) -> dict:
