@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from ..errors import ConfigError
+
 
 def total_memory() -> int | None:
     """Bytes of physical memory of this machine, or None where it cannot be read."""
@@ -57,3 +59,16 @@ def training_step_bytes(cfg: dict) -> int | None:
     # The mixture's and the stems' complex spectrograms (float32 pairs).
     total += batch * (len(cfg["stems"]) + 1) * frames * (cfg["frame_length"] // 2 + 1) * cfg["n_channels"] * 8
     return int(total)
+
+
+def check_training_memory(cfg: dict) -> None:
+    """Refuse, before anything is built, a training step that cannot fit in this machine's memory."""
+    need, have = training_step_bytes(cfg), total_memory()
+    if need is None or have is None or need <= 0.9 * have:
+        return
+    gb = 1 << 30
+    raise ConfigError(
+        f"{cfg['name']}: a training step of batch {cfg['training']['batch_size']} x {training_frames(cfg)} frames "
+        f"x {cfg['F']} bins needs at least {need / gb:.1f} GB, more than this machine's {have / gb:.1f} GB; "
+        "lower training.batch_size, training.excerpt_seconds (or T) or F"
+    )

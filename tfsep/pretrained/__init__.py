@@ -13,7 +13,7 @@
 TensorFlow is imported only when a model is loaded or built.
 """
 
-from .lookup import build_model, converted_dir, list_models, load_model, peek_config, resolve
+from .lookup import build_model, converted_dir, copy_weights_from, list_models, load_model, peek_config, resolve
 from .modeldir import is_model_dir, load_model_dir, save_model_dir
 from .places import DEFAULT_MODEL, MODEL_NAMES, ModelLocation, cache_dir, model_home
 
@@ -24,6 +24,7 @@ __all__ = [
     "build_model",
     "cache_dir",
     "converted_dir",
+    "copy_weights_from",
     "is_model_dir",
     "list_models",
     "load_model",

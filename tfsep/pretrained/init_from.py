@@ -1,4 +1,4 @@
-"""Models whose config names starting weights on disk.
+"""Starting weights named by a config: ``model.params.init_from`` and ``training.init_from``.
 
 A stacked model's or a cascade's ``model.params.init_from`` names its first
 network's weights; a cascade's ``splitter_init_from`` names a splitter that
@@ -7,6 +7,10 @@ such a config; :func:`build_model` builds it and loads those weights from a
 ``.weights.h5`` file, a tfsep model directory or a pretrained model name
 (``load_named``: :func:`tfsep.pretrained.lookup.load_model`, passed in so
 that this module sits below the lookup).
+
+``training.init_from`` (:func:`copy_weights`) starts a whole model from
+another one before training: layer by layer by name, or (``NAME:STEM``) one
+stem's U-Net of a per-stem model copied into every trainable U-Net.
 """
 
 from __future__ import annotations
@@ -68,3 +72,61 @@ def load_part_weights(net, config: dict, source: str, load_named, part: str = "f
             "(type, params, F and stems must match)"
         )
     net.set_weights(loaded.keras_model.get_weights())
+
+
+def _leaf_layers(model):
+    """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        elif layer.weights:
+            yield layer
+
+
+def copy_weights(model, name: str, load_named) -> int:
+    """``training.init_from``: copy weights into ``model`` from a tfsep model; returns the layers copied.
+
+    ``name`` (a model name or directory): layer by layer, by name.
+    ``name:stem`` (e.g. ``2stems:accompaniment``): the U-Net of that stem of a
+    per-stem model (layers ``<stem>_*``) into every trainable U-Net of
+    ``model`` (layers ``<prefix>_*``, same shapes); the last convolution's
+    kernel is tiled when ``model``'s head predicts several stems' masks.
+    """
+    source, _, stem = name.rpartition(":") if ":" in name and not Path(name).exists() else (name, "", "")
+    src = load_named(source).keras_model
+    src_layers = {layer.name: layer for layer in _leaf_layers(src)}
+    if stem:
+        src_layers = {k[len(stem) + 1 :]: v for k, v in src_layers.items() if k.startswith(stem + "_")}
+        if not src_layers:
+            raise ModelError(f"init_from {name}: {source} has no U-Net for stem {stem!r}")
+        targets = [(layer, layer.name.split("_", 1)[-1]) for layer in _leaf_layers(model) if layer.trainable]
+    else:
+        targets = [(layer, layer.name) for layer in _leaf_layers(model)]
+    copied = 0
+    for layer, key in targets:
+        if key not in src_layers:
+            continue
+        w_src = src_layers[key].get_weights()
+        w_dst = layer.get_weights()
+        if stem:
+            w_src = [_tile_last(w, d.shape) for w, d in zip(w_src, w_dst)]
+        if [w.shape for w in w_src] != [w.shape for w in w_dst]:
+            raise ModelError(f"init_from {name}: layer {layer.name} has other weight shapes than this config's model")
+        layer.set_weights(w_src)
+        copied += 1
+    if not copied:
+        raise ModelError(
+            f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
+        )
+    return copied
+
+
+def _tile_last(w, shape):
+    """``w`` repeated along its last axis to ``shape`` (one stem's mask weights for every stem)."""
+    import numpy as np
+
+    if w.shape == tuple(shape) or w.shape[:-1] != tuple(shape[:-1]) or shape[-1] % w.shape[-1]:
+        return w
+    return np.tile(w, (1,) * (w.ndim - 1) + (shape[-1] // w.shape[-1],))

@@ -261,3 +261,10 @@ def build_model(config: dict):
     from . import init_from
 
     return init_from.build_model(config, load_model)
+
+
+def copy_weights_from(model, name: str, quiet: bool = False) -> int:
+    """``training.init_from``: ``model``'s layers from the tfsep model ``name`` (see ``init_from.copy_weights``)."""
+    from . import init_from
+
+    return init_from.copy_weights(model, name, lambda source: load_model(source, quiet=quiet))

@@ -35,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from ..config import load_config
-from ..errors import ConfigError, ModelError, TfsepError
+from ..config.budget import check_training_memory
+from ..errors import ConfigError, TfsepError
+from ..pretrained import copy_weights_from
 from ..pretrained.modeldir import stored_part, write_model_files
 from .signals import StopSignals
 
@@ -88,81 +90,6 @@ def _save_weights_atomic(model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _leaf_layers(model):
-    """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        elif layer.weights:
-            yield layer
-
-
-def _init_from(model, name: str, quiet: bool) -> int:
-    """Copy weights into ``model`` from a pretrained tfsep model; returns the layers copied.
-
-    ``name`` (a model name or directory): layer by layer, by name.
-    ``name:stem`` (e.g. ``2stems:accompaniment``): the U-Net of that stem of a
-    per-stem model (layers ``<stem>_*``) into every trainable U-Net of
-    ``model`` (layers ``<prefix>_*``, same shapes); the last convolution's
-    kernel is tiled when ``model``'s head predicts several stems' masks.
-    """
-    from ..pretrained import load_model
-
-    source, _, stem = name.rpartition(":") if ":" in name and not Path(name).exists() else (name, "", "")
-    src = load_model(source, quiet=quiet).keras_model
-    src_layers = {layer.name: layer for layer in _leaf_layers(src)}
-    if stem:
-        src_layers = {k[len(stem) + 1 :]: v for k, v in src_layers.items() if k.startswith(stem + "_")}
-        if not src_layers:
-            raise ModelError(f"init_from {name}: {source} has no U-Net for stem {stem!r}")
-        targets = [(layer, layer.name.split("_", 1)[-1]) for layer in _leaf_layers(model) if layer.trainable]
-    else:
-        targets = [(layer, layer.name) for layer in _leaf_layers(model)]
-    copied = 0
-    for layer, key in targets:
-        if key not in src_layers:
-            continue
-        w_src = src_layers[key].get_weights()
-        w_dst = layer.get_weights()
-        if stem:
-            w_src = [_tile_last(w, d.shape) for w, d in zip(w_src, w_dst)]
-        if [w.shape for w in w_src] != [w.shape for w in w_dst]:
-            raise ModelError(f"init_from {name}: layer {layer.name} has other weight shapes than this config's model")
-        layer.set_weights(w_src)
-        copied += 1
-    if not copied:
-        raise ModelError(
-            f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
-        )
-    return copied
-
-
-def _tile_last(w, shape):
-    """``w`` repeated along its last axis to ``shape`` (one stem's mask weights for every stem)."""
-    import numpy as np
-
-    if w.shape == tuple(shape) or w.shape[:-1] != tuple(shape[:-1]) or shape[-1] % w.shape[-1]:
-        return w
-    return np.tile(w, (1,) * (w.ndim - 1) + (shape[-1] // w.shape[-1],))
-
-
-def _check_memory(cfg: dict) -> None:
-    """Refuse, before anything is built, a training step that cannot fit in this machine's memory."""
-    from ..config.budget import total_memory, training_frames, training_step_bytes
-
-    need, have = training_step_bytes(cfg), total_memory()
-    if need is None or have is None or need <= 0.9 * have:
-        return
-    gb = 1 << 30
-    raise ConfigError(
-        f"{cfg['name']}: a training step of batch {cfg['training']['batch_size']} x {training_frames(cfg)} frames "
-        f"x {cfg['F']} bins needs at least {need / gb:.1f} GB, more than this machine's {have / gb:.1f} GB; "
-        "lower training.batch_size, training.excerpt_seconds (or T) or F"
-    )
-
-
 class _StepRate:
     """Steps per second since the previous call (for the TensorBoard throughput scalar)."""
 
@@ -213,7 +140,7 @@ class Trainer:
         # Where this invocation stops; the schedule and the data always follow train_max_steps.
         self.stop_step = planned if max_steps is None else int(max_steps)
         if self.stop_step:
-            _check_memory(self.config)
+            check_training_memory(self.config)
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.quiet = quiet
@@ -384,7 +311,7 @@ class Trainer:
         elif self.resume:
             self.log(f"{self.run_dir}: no checkpoint yet, starting from step 0")
         if not self.restored and tr["init_from"]:
-            n = _init_from(self.model, tr["init_from"], self.quiet)
+            n = copy_weights_from(self.model, tr["init_from"], quiet=self.quiet)
             self.log(f"init_from {tr['init_from']}: {n} layers copied")
         self.start = int(self.step_var.numpy())
 
