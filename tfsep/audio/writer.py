@@ -373,7 +373,11 @@ def partial_file(target, kind: str) -> str:
     os.makedirs(folder, exist_ok=True)
     suffix = ".f32.wav" if kind == ".f32-" else ""
     fd, path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}{kind}{os.getpid()}-", suffix=suffix, dir=folder)
-    os.close(fd)
+    try:
+        os.close(fd)
+    except BaseException:
+        os.remove(path)
+        raise
     return path
 
 

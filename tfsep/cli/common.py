@@ -69,13 +69,26 @@ def sigterm_as_interrupt():
         return
 
     def handler(signum, frame):
-        raise Terminated
+        STOP_SIGNALS.append(signum)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    STOP_SIGNALS.clear()  # a new command (tests run several in one process)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for s, old in previous.items():
+            signal.signal(s, old if old is not None else signal.SIG_DFL)
+
+
+# Signals received within sigterm_as_interrupt.  The KeyboardInterrupt a handler raises can land inside
+# a library's own code (TensorFlow's), which may turn it into another exception: this says it was a stop.
+STOP_SIGNALS: list[int] = []
+
+
+def stop_requested() -> bool:
+    """True once Ctrl-C or SIGTERM has arrived in this command."""
+    return bool(STOP_SIGNALS)
 
 
 class TfsepGroup(click.Group):

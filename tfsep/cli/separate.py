@@ -10,7 +10,7 @@ import click
 from ..config import MASK_EXTENSIONS
 from ..errors import TfsepError
 from ..separation.presets import DEFAULT_QUALITY, QUALITIES
-from .common import EXIT_FAILED, FiniteFloat, error, fail, note_line, status_line
+from .common import EXIT_FAILED, FiniteFloat, error, fail, note_line, status_line, stop_requested
 
 
 def _parse_stems(value):
@@ -234,6 +234,8 @@ def _separate_one(sep, path, output_dir, talk, run) -> dict:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # one bad file must not stop the batch
+        if stop_requested():  # the interrupt surfaced inside TensorFlow as another exception
+            raise KeyboardInterrupt from None
         message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
         error(message)
         return {"input": path, "status": "failed", "error": message}

@@ -69,9 +69,14 @@ class _StemTemp:
         self.compact = compact
         self.path = Path(partial_file(final, ".f32-"))
         fmt, subtype = ("FLAC", "PCM_24") if compact else ("WAV", "FLOAT")
-        self.file = sf.SoundFile(
-            str(self.path), "w", samplerate=sample_rate, channels=channels, subtype=subtype, format=fmt
-        )
+        try:
+            self.file = sf.SoundFile(
+                str(self.path), "w", samplerate=sample_rate, channels=channels, subtype=subtype, format=fmt
+            )
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            remove_partial_dir(final)
+            raise
         self.beyond_headroom = 0
 
     def write(self, block):
@@ -292,8 +297,9 @@ def separate_file(
         return audio_io.output_frames(reader.frames_read, reader.source_sample_rate, out_rate)
 
     to_output = _ToOutput(len(separator.stems), model_rate, out_rate, separator.channels, out_channels, expected)
-    sink = _StemSink(paths, out_rate, out_channels, codec, bit_depth, bitrate, clip, overwrite)
+    sink = None
     try:
+        sink = _StemSink(paths, out_rate, out_channels, codec, bit_depth, bitrate, clip, overwrite)
         with reader:
             stem_blocks = separator.iter_separate(reader.blocks(READ_BLOCK), on_segment=on_segment)
             for block in to_output(stem_blocks):
@@ -302,7 +308,9 @@ def separate_file(
             raise TfsepError(f"{path}: no audio to separate")
         result = sink.commit()
     finally:
-        sink.close()
+        reader.close()
+        if sink is not None:
+            sink.close()
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
@@ -343,11 +351,18 @@ class _StemSink:
         self.peak = 0.0
         self.clipped = 0
         self.done = False
-        if self.two_pass:
-            compact = not (codec in ("wav", "flac") and bit_depth == 24)
-            self.temps = {s: _StemTemp(p, rate, channels, compact) for s, p in paths.items()}
-        else:
-            self.writers = {s: self._writer(s) for s in paths}
+        # One file at a time, each registered at once: an interrupt in between leaves nothing that
+        # close() does not know of.
+        try:
+            for stem, path in paths.items():
+                if self.two_pass:
+                    compact = not (codec in ("wav", "flac") and bit_depth == 24)
+                    self.temps[stem] = _StemTemp(path, rate, channels, compact)
+                else:
+                    self.writers[stem] = self._writer(stem)
+        except BaseException:
+            self.close()
+            raise
 
     def _writer(self, stem):
         return AudioWriter(
