@@ -291,7 +291,7 @@ class ExcerptSampler:
             t = self._draw_track(rng)
             start = int(rng.integers(0, max(1, self.cache.lengths[t] - length + 1)))
             x = self._read(t, stem, start, length)
-            if self.silence is None or float(np.sqrt(np.mean(np.square(x)))) > self.silence:
+            if self.silence is None or _rms(x) > self.silence:
                 break
         return t, x
 
@@ -318,16 +318,20 @@ class ExcerptSampler:
                     x = np.asarray(arr[0, offset : offset + length], dtype=np.float32)
                 else:  # a loop shorter than the excerpt repeats, from a drawn phase
                     x = np.asarray(arr[0], dtype=np.float32)[(int(rng.integers(0, n)) + np.arange(length)) % n]
-                rms = float(np.sqrt(np.mean(np.square(x))))
+                rms = _rms(x)
                 if rms > POOL_SILENCE_RMS:
                     break
             level = rng.uniform(*self.pool_level_db)
             if rms <= POOL_SILENCE_RMS:
                 continue
-            mix_rms = float(np.sqrt(np.mean(np.square(stems.sum(axis=0)))))
+            mix_rms = _rms(stems.sum(axis=0))
             ref = mix_rms if mix_rms > POOL_SILENCE_RMS else 0.1
             stems[s] += x * np.float32(ref * 10 ** (level / 20) / rms)
         return stems
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
 
 
 def make_dataset(

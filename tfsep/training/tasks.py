@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..audio.spectral import STFT, ExtendMask, InverseSTFT, magnitude
+from ..config.budget import training_frames
 from ..errors import ConfigError
 from ..separation.spectral import SpectralSeparation
 from . import losses
@@ -39,10 +40,8 @@ class SpectrogramTask:
         self.F = config["F"]
         self.n_bins = config["frame_length"] // 2 + 1
         step = config["frame_step"]
-        if tr["excerpt_seconds"] is None:
-            frames = config["T"]
-        else:
-            frames = int(round(tr["excerpt_seconds"] * config["sample_rate"] / step))
+        frames = training_frames(config)
+        if tr["excerpt_seconds"] is not None:
             mult = _frame_multiple(config)
             frames -= frames % mult
             if frames < mult:
