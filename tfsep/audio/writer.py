@@ -366,12 +366,14 @@ PARTIAL_DIR = ".tfsep-partial"
 STALE_SECONDS = 24 * 3600
 
 
-def partial_file(target, kind: str) -> str:
-    """A new empty temp file for ``target`` in ``<target's folder>/.tfsep-partial/``; its name holds our pid."""
+def partial_file(target, kind: str, suffix: str = "") -> str:
+    """A new empty temp file for ``target`` in ``<target's folder>/.tfsep-partial/``; its name holds our pid.
+
+    ``kind`` (``.tmp-`` or ``.pass1-``) is what :func:`sweep_partials` recognises.
+    """
     target = os.path.abspath(os.fspath(target))
     folder = os.path.join(os.path.dirname(target), PARTIAL_DIR)
     os.makedirs(folder, exist_ok=True)
-    suffix = ".f32.wav" if kind == ".f32-" else ""
     fd, path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}{kind}{os.getpid()}-", suffix=suffix, dir=folder)
     try:
         os.close(fd)
@@ -410,7 +412,7 @@ def sweep_partials(directory) -> int:
     now = time.time()
     for name in names:
         path = os.path.join(folder, name)
-        m = re.search(r"\.(?:tmp|f32)-(\d+)-", name)
+        m = re.search(r"\.(?:tmp|pass1)-(\d+)-", name)
         try:
             stale = m is None or not _alive(int(m.group(1))) or now - os.path.getmtime(path) > STALE_SECONDS
             if stale and int(m.group(1) if m else -1) != os.getpid():

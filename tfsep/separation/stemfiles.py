@@ -67,7 +67,7 @@ class _StemTemp:
         final.parent.mkdir(parents=True, exist_ok=True)
         self.final = final
         self.compact = compact
-        self.path = Path(partial_file(final, ".f32-"))
+        self.path = Path(partial_file(final, ".pass1-", ".flac" if compact else ".f32.wav"))
         fmt, subtype = ("FLAC", "PCM_24") if compact else ("WAV", "FLOAT")
         try:
             self.file = sf.SoundFile(
