@@ -10,6 +10,8 @@ import threading
 
 import click
 
+from ..console.interrupts import interrupt
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # Ctrl-C and SIGTERM alike: what a shell reports for a job stopped by SIGINT (128 + 2).
@@ -70,7 +72,7 @@ def sigterm_as_interrupt():
 
     def handler(signum, frame):
         STOP_SIGNALS.append(signum)
-        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        interrupt(Terminated if signum == signal.SIGTERM else KeyboardInterrupt)
 
     STOP_SIGNALS.clear()  # a new command (tests run several in one process)
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}

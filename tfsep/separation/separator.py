@@ -19,6 +19,7 @@ import numpy as np
 
 from ..audio.channels import remix, restore_channels
 from ..audio.io import check_waveform, resample
+from ..console.interrupts import deferred
 from ..errors import AudioError, ModelError
 from ..models import TfsepModel
 from .options import separation_options
@@ -137,7 +138,8 @@ class Separator:
         batch = np.zeros((len(segments), self.segment, self.channels), dtype=np.float32)
         for i, seg in enumerate(segments):
             batch[i, : len(seg)] = seg
-        out = self._compiled()(batch).numpy()
+        with deferred():  # a stop signal waits for the model call to end (see console.interrupts)
+            out = self._compiled()(batch).numpy()
         if not np.all(np.isfinite(out)):
             raise ModelError(f"model {self.config['name']} produced non-finite output")
         return out
