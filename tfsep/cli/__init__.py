@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..console import quiet as _quiet
+from .catalogue import catalogue
 from .common import TfsepGroup, show_warning
 from .evaluate import evaluate
 from .export import export
@@ -35,7 +36,7 @@ def main(verbose):
         _quiet.make_verbose()
 
 
-for _command in (separate, models, export, train, data, evaluate):
+for _command in (separate, catalogue, models, export, train, data, evaluate):
     main.add_command(_command)
 
 

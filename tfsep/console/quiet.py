@@ -35,25 +35,29 @@ def verbose() -> bool:
 
 
 @contextlib.contextmanager
-def filtered_stderr():
-    """Within: fd 2 goes to a temp file; on exit its lines, less the known notes, go to stderr."""
+def filtered_stderr(noise=NOISE):
+    """Within: fd 2 goes to a temp file; on exit its lines, less those ``noise`` matches, go to stderr.
+
+    Yields a duplicate of the real stderr's descriptor (None where there is
+    none), for lines that must reach the user at once.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):  # no real stderr (embedded interpreters)
-        yield
+        yield None
         return
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
-            yield
+            yield saved
         finally:
             with contextlib.suppress(Exception):
                 sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            kept = b"".join(line for line in tmp if not NOISE.search(line))
+            kept = b"".join(line for line in tmp if not noise.search(line))
             if kept:
                 os.write(2, kept)
 

@@ -12,6 +12,7 @@ weights: the stems equal local separation up to float rounding, and
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Iterable, Iterator
@@ -128,8 +129,42 @@ class RestClient:
         pass
 
 
+class SavedModelClient:
+    """The same signatures called in this process on an exported SavedModel (no server): batch jobs, tests."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        self.path = str(path)
+        try:
+            self.loaded = tf.saved_model.load(self.path)
+        except Exception as exc:
+            raise ServingError(f"{path}: cannot load the SavedModel ({type(exc).__name__}: {exc})") from None
+        self.model_name = os.path.basename(os.path.normpath(self.path))
+
+    def predict(self, signature: str, inputs: dict) -> dict:
+        import tensorflow as tf
+
+        try:
+            fn = self.loaded.signatures[signature]
+        except KeyError:
+            raise ServingError(f"{self.path}: no signature {signature!r} (is it a tfsep export?)") from None
+        out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        return {k: v.numpy().decode() if v.dtype == tf.string else v.numpy() for k, v in out.items()}
+
+    def close(self):
+        pass
+
+
+def is_savedmodel(path) -> bool:
+    """True for a directory holding a SavedModel (``saved_model.pb``), such as ``tfsep export``'s ``<out>/1``."""
+    return os.path.isfile(os.path.join(os.fspath(path), "saved_model.pb"))
+
+
 def connect(server: str, model_name: str, timeout: float = 300.0):
-    """A client for ``grpc://HOST:PORT`` or ``http(s)://HOST:PORT``."""
+    """A client for ``grpc://HOST:PORT``, ``http(s)://HOST:PORT``, or a local SavedModel directory."""
+    if is_savedmodel(server):
+        return SavedModelClient(server)
     url = urlparse(server)
     if url.scheme == "grpc" and url.netloc:
         return GrpcClient(url.netloc, model_name, timeout)
@@ -142,7 +177,8 @@ class RemoteSeparator:
     """A separator whose model runs in TF Serving; drop-in for ``Separator`` in ``tfsep.separation.stemfiles.separate_file``.
 
     Args:
-        server: ``grpc://HOST:PORT`` or ``http://HOST:PORT``.
+        server: ``grpc://HOST:PORT``, ``http://HOST:PORT``, or the directory
+            of an exported SavedModel (run here, without a server).
         model_name: the name TF Serving serves the model under.
         overlap: overlap fraction (default: the exported model's).
         stems: keep only these stems.
