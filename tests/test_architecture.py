@@ -36,6 +36,7 @@ LAYERS = [
     "evaluation",
     "training",
     "export",
+    "catalogue",
     "cli",
 ]
 

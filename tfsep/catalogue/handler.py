@@ -82,7 +82,8 @@ def load_separator(job: CatalogueJob):
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(job.threads)
-        except RuntimeError:  # TensorFlow already started in this process: keep its pool
+            tf.config.threading.set_inter_op_parallelism_threads(job.threads)
+        except RuntimeError:  # TensorFlow already started in this process (the in-process runner): keep its pools
             pass
     model = job.model
     if model is not None and is_remote(model):
