@@ -16,11 +16,18 @@ BEAM_MISSING = "the catalogue runs on Apache Beam, which is not installed: pip i
 
 
 def require_beam() -> None:
-    """Raise a one-line TfsepError when Apache Beam is missing."""
+    """Import Apache Beam (its import-time warnings about optional cloud clients hidden); a one-line error if missing."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "apitools not found ...": Beam's GCP extras, which a local job does not use
     try:
         import apache_beam  # noqa: F401
     except ImportError:
         raise TfsepError(BEAM_MISSING) from None
+    finally:
+        root.setLevel(level)
 
 
 def run_catalogue(*args, **kwargs):
