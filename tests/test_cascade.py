@@ -371,13 +371,13 @@ def test_shipped_model_separates_real_music_above_the_floor(lite, falcon_stems):
 def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(
     band_data, tiny_model_dir, tiny_model, tmp_path
 ):
-    """``training.init_from: MODEL:STEM`` copies that stem's U-Net into the splitter, its mask layer tiled."""
+    """``training.warm_start: MODEL:STEM`` copies that stem's U-Net into the splitter, its mask layer tiled."""
     from tfsep.pretrained import load_model
     from tfsep.training.loop import Trainer
 
     cfg = cascade_config(tiny_model_dir, band_data, train_max_steps=0)
     cfg["model"]["params"]["splitter"]["params"].update(input_scale="linear")
-    cfg["training"]["init_from"] = f"{tiny_model_dir}:accompaniment"
+    cfg["training"]["warm_start"] = f"{tiny_model_dir}:accompaniment"
     Trainer(cfg, tmp_path / "run", quiet=True).run()
     splitter = load_model(str(tmp_path / "run")).keras_model.get_layer("splitter")
     source = {layer.name: layer for layer in tiny_model.keras_model.layers if layer.weights}

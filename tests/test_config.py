@@ -256,3 +256,16 @@ def test_missing_file_and_unknown_name(tmp_path):
 def test_model_directory_loads_its_config(tmp_path):
     _write(tmp_path, tiny_config())
     assert load_config(tmp_path)["stems"] == ["vocals", "accompaniment"]
+
+
+def test_training_warm_start_and_its_old_name():
+    """``training.warm_start`` copies starting weights; configs written with its old name ``init_from`` load the same."""
+
+    base = load_config("2stems")
+    new = validate({**base, "training": {**base["training"], "warm_start": "2stems"}})
+    old_training = {k: v for k, v in base["training"].items() if k != "warm_start"}
+    old = validate({**base, "training": {**old_training, "init_from": "2stems"}})
+    assert new["training"]["warm_start"] == old["training"]["warm_start"] == "2stems"
+    assert "init_from" not in old["training"]
+    with pytest.raises(ConfigError, match="old name of training.warm_start"):
+        validate({**base, "training": {**old_training, "init_from": "a", "warm_start": "b"}})

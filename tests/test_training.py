@@ -92,20 +92,8 @@ def test_few_steps_lower_the_loss(tone_data, tmp_path):
 
     cfg = train_config(tone_data, train_max_steps=30, validate_every=30)
     cfg["model"]["params"]["dropout"] = 0.0
+    # The trainer is whole once constructed: its own model, task and sampler give the loss before training.
     trainer = Trainer(cfg, tmp_path / "run", quiet=True)
-    # A throw-away step builds everything; measure the untrained loss on fixed examples first.
-    import keras
-
-    keras.utils.set_random_seed(0)
-    from tfsep import models
-    from tfsep.data.pipeline import ExcerptSampler, StemCache
-    from tfsep.training.tasks import make_task
-
-    trainer.model = models.build(trainer.config)
-    trainer.task = make_task(trainer.config)
-    trainer.sampler = ExcerptSampler(
-        StemCache(trainer.train_tracks, cfg["stems"], 2), trainer.task.excerpt_length, trainer.config
-    )
     before = _fixed_batch_loss(trainer, range(1000, 1008))
     summary = trainer.run()
     after = _fixed_batch_loss(trainer, range(1000, 1008))

@@ -104,7 +104,9 @@ TRAINING = {
     "early_stopping_patience": ((int, type(None)), None),
     "mixed_precision": (str, "auto"),
     "strategy": (str, "auto"),
-    "init_from": ((str, type(None)), None),
+    # Starting weights copied from another model before step 0 ("NAME" or "NAME:STEM");
+    # model.params.init_from is different: where a network's own weights live.
+    "warm_start": ((str, type(None)), None),
 }
 
 LOSSES = {
@@ -212,6 +214,22 @@ def from_spleeter(raw: dict, source: str = "<config>") -> dict:
     return cfg
 
 
+# Old training keys -> their names now (configs and model directories written before the rename load as they did).
+RENAMED_TRAINING = {"init_from": "warm_start"}
+
+
+def _renamed_keys(training, source):
+    if not isinstance(training, dict):
+        return training
+    out = dict(training)
+    for old, new in RENAMED_TRAINING.items():
+        if old in out:
+            if new in out:
+                fail(source, f"training.{old}", f"is the old name of training.{new}; give only {new}")
+            out[new] = out.pop(old)
+    return out
+
+
 def validate(raw: dict, source: str = "<config>") -> dict:
     """Validate a config dict and fill in defaults; returns a new dict."""
     if not isinstance(raw, dict):
@@ -249,7 +267,7 @@ def validate(raw: dict, source: str = "<config>") -> dict:
 
     cfg["model"] = validate_model(cfg["model"], cfg, source)
 
-    cfg["training"] = check_section(cfg["training"], TRAINING, "training.", source)
+    cfg["training"] = check_section(_renamed_keys(cfg["training"], source), TRAINING, "training.", source)
     cfg["training"] = _validate_training(cfg["training"], cfg, source)
     cfg["separation"] = check_section(cfg["separation"], SEPARATION, "separation.", source)
     sep = cfg["separation"]

@@ -1,4 +1,4 @@
-"""Starting weights named by a config: ``model.params.init_from`` and ``training.init_from``.
+"""Weights named by a config: a network's own (``model.params.init_from``), a run's start (``training.warm_start``).
 
 A stacked model's or a cascade's ``model.params.init_from`` names its first
 network's weights; a cascade's ``splitter_init_from`` names a splitter that
@@ -8,8 +8,8 @@ such a config; :func:`build_model` builds it and loads those weights from a
 (``load_named``: :func:`tfsep.pretrained.lookup.load_model`, passed in so
 that this module sits below the lookup).
 
-``training.init_from`` (:func:`copy_weights`) starts a whole model from
-another one before training: layer by layer by name, or (``NAME:STEM``) one
+``training.warm_start`` (:func:`copy_weights`) starts a whole model from
+another one before training (copied once; the model does not refer to it): layer by layer by name, or (``NAME:STEM``) one
 stem's U-Net of a per-stem model copied into every trainable U-Net.
 """
 
@@ -86,7 +86,7 @@ def _leaf_layers(model):
 
 
 def copy_weights(model, name: str, load_named) -> int:
-    """``training.init_from``: copy weights into ``model`` from a tfsep model; returns the layers copied.
+    """``training.warm_start``: copy weights into ``model`` from a tfsep model; returns the layers copied.
 
     ``name`` (a model name or directory): layer by layer, by name.
     ``name:stem`` (e.g. ``2stems:accompaniment``): the U-Net of that stem of a
@@ -100,7 +100,7 @@ def copy_weights(model, name: str, load_named) -> int:
     if stem:
         src_layers = {k[len(stem) + 1 :]: v for k, v in src_layers.items() if k.startswith(stem + "_")}
         if not src_layers:
-            raise ModelError(f"init_from {name}: {source} has no U-Net for stem {stem!r}")
+            raise ModelError(f"warm_start {name}: {source} has no U-Net for stem {stem!r}")
         targets = [(layer, layer.name.split("_", 1)[-1]) for layer in _leaf_layers(model) if layer.trainable]
     else:
         targets = [(layer, layer.name) for layer in _leaf_layers(model)]
@@ -113,12 +113,12 @@ def copy_weights(model, name: str, load_named) -> int:
         if stem:
             w_src = [_tile_last(w, d.shape) for w, d in zip(w_src, w_dst)]
         if [w.shape for w in w_src] != [w.shape for w in w_dst]:
-            raise ModelError(f"init_from {name}: layer {layer.name} has other weight shapes than this config's model")
+            raise ModelError(f"warm_start {name}: layer {layer.name} has other weight shapes than this config's model")
         layer.set_weights(w_src)
         copied += 1
     if not copied:
         raise ModelError(
-            f"init_from {name}: no layer of that model matches this config's model (stems or architecture differ)"
+            f"warm_start {name}: no layer of that model matches this config's model (stems or architecture differ)"
         )
     return copied
 

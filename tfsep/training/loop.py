@@ -25,6 +25,7 @@ has already updated the weights), and the run stops there with a checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -118,9 +119,11 @@ class Trainer:
         keep_worker_dirs: keep non-chief workers' outputs (``run_dir/.worker-<id>``).
         log: where messages go (``log(msg)``; default nowhere), on the chief only.
 
-    :meth:`run` reads as the steps of a run: build the state (strategy, model, optimizer,
-    checkpoint), the datasets and the distributed step, then loop. Afterwards ``model``,
-    ``task``, ``sampler``, ``strategy`` and ``is_chief`` hold what was trained and where.
+    Construction checks the request (config, memory, run directory, datasets), then builds
+    the whole run's state once, in the order the numerics need: strategy, seed and dtype
+    policy, model, optimizer, checkpoint (restored on resume, else ``warm_start``), the
+    datasets from the checkpointed step, the distributed step and the logs.  Every
+    attribute is set there; :meth:`run` only steps, validates and saves.
     """
 
     def __init__(
@@ -156,6 +159,57 @@ class Trainer:
         else:
             self.train_tracks, self.valid_tracks = open_datasets(self.config)
             self.pool_tracks = open_stem_pools(self.config)
+        self.is_chief = True  # until the strategy says otherwise (log() reads it)
+        import tensorflow as tf
+
+        from ..pretrained import build_model
+        from .callbacks import ValidationTracker
+        from .tasks import make_task
+
+        # Then the run's state, once, in the order numerics need (TensorFlow starts here).  Keras' global
+        # dtype policy is the run's only while the state is built and while run() steps: the caller's after.
+        with self._dtype_policy(None) as policy:
+            self.strategy, self.is_chief, self.role, self.policy, notes = self._start_strategy()
+            for note in notes:
+                self.log(note)
+            policy(self.policy)
+            self.task = make_task(self.config)
+            self.out_dir = self._prepare_out_dir()
+            with self.strategy.scope():
+                self.model = build_model(self.config)
+                self.optimizer = self._make_optimizer()
+                self.optimizer.build(self.model.trainable_variables)
+                self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.tracker = ValidationTracker(self.config)
+            self.manager, self.restored = self._open_checkpoints()
+            self.start = self._step()
+            if self.stop_step:
+                self.sampler, self.valid, self.batches = self._build_datasets()
+                self.train_step = self._make_train_step()
+                self.summaries, self.separate, self.history_path, self.history = self._open_logs()
+            else:  # no steps: the run directory becomes a model directory of the starting weights
+                self.sampler, self.valid, self.batches, self.train_step = None, [], None, None
+                self.summaries, self.separate, self.history_path, self.history = None, None, None, []
+        self._stop = None  # the StopSignals of the loop, while it runs
+        self._in_step = False  # between a weight update and the step's count (a checkpoint must wait)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _dtype_policy(name):
+        """Within: Keras' global dtype policy is ``name`` (or what ``set(name)`` makes it); the caller's after."""
+        import keras
+
+        previous = keras.mixed_precision.global_policy()
+
+        def set_policy(value):
+            keras.mixed_precision.set_global_policy(value)
+
+        if name is not None:
+            set_policy(name)
+        try:
+            yield set_policy
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
 
     def _check_run_dir(self):
         ckpt = self.run_dir / CHECKPOINT_DIR
@@ -177,27 +231,16 @@ class Trainer:
             self._log(msg)
 
     def run(self) -> dict:
-        """Train; returns a summary (steps, best SDR, stopped reason).
+        """Train from the state built at construction; returns a summary (steps, best SDR, stopped reason).
 
-        Keras' global dtype policy is set for the run (mixed precision) and
-        restored afterwards; the model keeps the policy it was built with.
+        Keras' global dtype policy is the run's (mixed precision) while it
+        steps, and the caller's again afterwards.
         """
-        import keras
-
-        previous_policy = keras.mixed_precision.global_policy()
-        try:
-            self._build_state()
-            if self.stop_step == 0:
-                # No steps: the run directory becomes a model directory of the starting
-                # weights (a cascade assembled from networks trained alone, say).
-                stop_reason, losses, self.history = "no_steps", [], []
-            else:
-                batches = self._build_datasets()
-                self.train_step = self._make_train_step()
-                self._open_logs()
-                stop_reason, losses = self._train_loop(batches)
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
+        if self.stop_step == 0:
+            stop_reason, losses = "no_steps", []
+        else:
+            with self._dtype_policy(self.policy):
+                stop_reason, losses = self._train_loop(self.batches)
         final_step = int(self.step_var.numpy())
         if stop_reason != "interrupted":
             self._save_final(final_step)
@@ -218,55 +261,35 @@ class Trainer:
 
     # -- state: strategy, model, optimizer, checkpoint ---------------------------------------------
 
-    def _build_state(self) -> None:
-        """Strategy, model, optimizer, step and validation state; restored from the latest checkpoint on resume."""
-        import tensorflow as tf
-
-        from ..pretrained import build_model
-        from .callbacks import ValidationTracker
-        from .tasks import make_task
-
-        # The order matters for numerics: the seed is set before the model draws its initial weights.
-        self._start_strategy()
-        self.task = make_task(self.config)
-        self._prepare_out_dir()
-        with self.strategy.scope():
-            self.model = build_model(self.config)
-            self.optimizer = self._make_optimizer()
-            self.optimizer.build(self.model.trainable_variables)
-            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.tracker = ValidationTracker(self.config)
-        self._open_checkpoints()
-
-    def _start_strategy(self) -> None:
-        """Choose the strategy and this worker's role, set the dtype policy (``self.policy``) and seeds."""
+    def _start_strategy(self):
+        """``(strategy, is_chief, role, dtype policy, notes to log)``; sets the random seed before any weight is drawn."""
         import keras
 
         from .precision import choose_policy
 
         tr = self.tr
-        self.strategy = choose_strategy(tr["strategy"])
-        self.is_chief, self.role = _worker_role(self.strategy)
-        self.policy, note = choose_policy(tr["mixed_precision"])
-        if note:
-            self.log(note)
-        if self.policy == "mixed_float16" and self.config["model"].get("params", {}).get("input_scale") == "linear":
-            self.log(
+        strategy = choose_strategy(tr["strategy"])
+        is_chief, role = _worker_role(strategy)
+        policy, note = choose_policy(tr["mixed_precision"])
+        notes = [note] if note else []
+        if policy == "mixed_float16" and self.config["model"].get("params", {}).get("input_scale") == "linear":
+            notes.append(
                 "mixed_float16 with linear magnitudes: loud music can overflow float16 inside the U-Net; "
                 'prefer training.mixed_precision "bfloat16" (GPUs of compute capability 8.0+) or input_scale "log"'
             )
-        keras.mixed_precision.set_global_policy(self.policy)
         keras.utils.set_random_seed(tr["random_seed"])
-        n_rep = self.strategy.num_replicas_in_sync
+        n_rep = strategy.num_replicas_in_sync
         if tr["batch_size"] % n_rep:
             raise ConfigError(f"training.batch_size ({tr['batch_size']}) must be a multiple of the {n_rep} replicas")
+        return strategy, is_chief, role, policy, notes
 
-    def _prepare_out_dir(self) -> None:
+    def _prepare_out_dir(self) -> Path:
         """The chief writes into the run directory, other workers into their own ``.worker-<role>``."""
-        self.out_dir = self.run_dir if self.is_chief else self.run_dir / f".worker-{self.role}"
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = self.run_dir if self.is_chief else self.run_dir / f".worker-{self.role}"
+        out_dir.mkdir(parents=True, exist_ok=True)
         if self.is_chief:
             _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
+        return out_dir
 
     def _make_optimizer(self):
         """The configured Keras optimizer (loss-scaled under float16); call inside the strategy scope."""
@@ -286,8 +309,8 @@ class Trainer:
             optimizer = keras.optimizers.SGD(momentum=0.9, **opt_kwargs)
         return keras.optimizers.LossScaleOptimizer(optimizer) if needs_loss_scaling(self.policy) else optimizer
 
-    def _open_checkpoints(self) -> None:
-        """Set up the checkpoint manager and restore the latest checkpoint on resume (else apply ``init_from``)."""
+    def _open_checkpoints(self):
+        """``(checkpoint manager, restored?)``: the latest checkpoint restored on resume (else ``warm_start`` applied)."""
         import tensorflow as tf
 
         tr = self.tr
@@ -300,20 +323,20 @@ class Trainer:
             seed_states=seed_states,
             **self.tracker.variables(),
         )
-        self.manager = tf.train.CheckpointManager(
+        manager = tf.train.CheckpointManager(
             ckpt, str(self.out_dir / CHECKPOINT_DIR), max_to_keep=tr["keep_checkpoints"]
         )
-        latest = self.manager.latest_checkpoint
-        self.restored = bool(self.resume and latest)
-        if self.restored:
+        latest = manager.latest_checkpoint
+        restored = bool(self.resume and latest)
+        if restored:
             ckpt.restore(latest).assert_existing_objects_matched()
             self.log(f"resumed from {latest} at step {int(self.step_var.numpy())}")
         elif self.resume:
             self.log(f"{self.run_dir}: no checkpoint yet, starting from step 0")
-        if not self.restored and tr["init_from"]:
-            n = copy_weights_from(self.model, tr["init_from"], quiet=self.quiet)
-            self.log(f"init_from {tr['init_from']}: {n} layers copied")
-        self.start = int(self.step_var.numpy())
+        if not restored and tr["warm_start"]:
+            n = copy_weights_from(self.model, tr["warm_start"], quiet=self.quiet)
+            self.log(f"warm_start {tr['warm_start']}: {n} layers copied")
+        return manager, restored
 
     def save_checkpoint(self) -> None:
         """Checkpoint model, optimizer, step (the data position) and validation state, numbered by the step."""
@@ -327,10 +350,9 @@ class Trainer:
     # -- data and the distributed step -------------------------------------------------------------
 
     def _build_datasets(self):
-        """Validation excerpts (``self.valid``) and the training batches from the checkpointed step on.
+        """``(sampler, validation excerpts, batches)``: the training batches from the checkpointed step on.
 
-        Returns:
-            the distributed training dataset: one global batch per step, split over the replicas.
+        The batches are a distributed dataset: one global batch per step, split over the replicas.
         """
         from ..data.pipeline import ExcerptSampler, StemCache, make_dataset, source_weights, validation_excerpts
 
@@ -339,23 +361,21 @@ class Trainer:
         # Decoded once; examples are a pure function of (seed, index), so resuming needs only the step.
         cache = StemCache(self.train_tracks, cfg["stems"], cfg["n_channels"], tr["data_cache"])
         pools = {s: StemCache(t, [s], cfg["n_channels"], tr["data_cache"]) for s, t in self.pool_tracks.items()}
-        self.sampler = ExcerptSampler(
-            cache, self.task.excerpt_length, cfg, pools, source_weights(cfg, self.train_tracks)
-        )
-        self.valid = validation_excerpts(
+        sampler = ExcerptSampler(cache, self.task.excerpt_length, cfg, pools, source_weights(cfg, self.train_tracks))
+        valid = validation_excerpts(
             self.valid_tracks, cfg["stems"], cfg["n_channels"], cfg["sample_rate"], tr["validation_seconds"]
         )
 
         def dataset_fn(ctx):
             per_pipeline = G // ctx.num_input_pipelines
             ds = make_dataset(
-                self.sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"]
+                sampler, start, max_steps, G, ctx.input_pipeline_id, per_pipeline, tr["num_parallel_calls"]
             )
             per_replica = ctx.get_per_replica_batch_size(G)
             # Several replicas per pipeline (Mirrored): re-batch the pipeline's share per replica.
             return ds.unbatch().batch(per_replica, drop_remainder=True) if per_pipeline != per_replica else ds
 
-        return self.strategy.distribute_datasets_from_function(dataset_fn)
+        return sampler, valid, self.strategy.distribute_datasets_from_function(dataset_fn)
 
     def _make_train_step(self):
         """Build the distributed step.
@@ -400,15 +420,15 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
 
-    def _open_logs(self) -> None:
-        """TensorBoard summaries, the validation separator and the validation history up to the checkpoint."""
+    def _open_logs(self):
+        """``(TensorBoard summaries, validation separator, history path, validation history up to the checkpoint)``."""
         from .callbacks import Summaries
 
-        self.summaries = Summaries(self.run_dir / "logs", self.is_chief, self.config["sample_rate"])
-        self.separate = self.task.separator(self.model)
-        self.history_path = self.out_dir / "history.json"
-        history = json.loads(self.history_path.read_text()) if self.restored and self.history_path.is_file() else []
-        self.history = [h for h in history if h["step"] <= self.start]  # steps after the checkpoint are redone
+        summaries = Summaries(self.run_dir / "logs", self.is_chief, self.config["sample_rate"])
+        path = self.out_dir / "history.json"
+        history = json.loads(path.read_text()) if self.restored and path.is_file() else []
+        # Steps after the checkpoint are redone.
+        return summaries, self.task.separator(self.model), path, [h for h in history if h["step"] <= self.start]
 
     def _train_loop(self, batches) -> tuple[str, list[float]]:
         """Run the steps; Ctrl-C or SIGTERM ends the run after the current step, as ``interrupted``, with a checkpoint.
@@ -420,7 +440,6 @@ class Trainer:
 
         losses = []
         bar = None
-        self._in_step = False
 
         def notify(signum):
             self.log(f"{signal.Signals(signum).name}: stopping after this step (again to stop at once)")
