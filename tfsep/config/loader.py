@@ -107,6 +107,10 @@ TRAINING = {
     # Starting weights copied from another model before step 0 ("NAME" or "NAME:STEM");
     # model.params.init_from is different: where a network's own weights live.
     "warm_start": ((str, type(None)), None),
+    # Knowledge distillation: a teacher model (name or directory) with the same stems and STFT; its masked
+    # magnitudes are the targets (distill_weight of them, the rest the true stems').
+    "distill_from": ((str, type(None)), None),
+    "distill_weight": (NUMBER, 1.0),
 }
 
 LOSSES = {
@@ -332,6 +336,13 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
         res = tr["loss_params"]["resolutions"]
         if not res or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 16 for r in res):
             fail(source, p + "loss_params.resolutions", "must list FFT sizes (integers >= 16)")
+    if tr["distill_from"] is not None:
+        if not tr["distill_from"]:
+            fail(source, p + "distill_from", "must name a model (name or directory) or be null")
+        if tr["loss"] not in ("l1_masked_magnitude", "l1_mask", "mse_mask"):
+            fail(source, p + "distill_from", f"distils masks: use a mask loss, not {tr['loss']!r}")
+    if not 0 <= tr["distill_weight"] <= 1:
+        fail(source, p + "distill_weight", f"must be in [0, 1], got {tr['distill_weight']}")
     choice("optimizer", OPTIMIZERS)
     choice("lr_schedule", LR_SCHEDULES)
     choice("dataset", DATASETS)

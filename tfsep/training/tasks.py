@@ -57,6 +57,7 @@ class SpectrogramTask:
         self.extend = ExtendMask(self.n_bins, config["mask_extension"], dtype="float32")
         self.loss_fn, self.on_masks = losses.get(tr["loss"])
         self.loss_params = dict(tr["loss_params"])
+        self.teacher, self.distill_weight = _teacher(config), float(tr["distill_weight"])
 
     def _stem_spec(self, stems):
         shape = tf.shape(stems)
@@ -71,10 +72,21 @@ class SpectrogramTask:
         mag = magnitude(spec, self.F)
         masks = tf.cast(model(mag, training=training), tf.float32)
         if self.on_masks:
-            stem_mag = tf.abs(self._stem_spec(stems))[:, :, :, : self.F]
+            stem_mag = self._targets(mag, stems)
             return self.loss_fn(masks, mag, stem_mag, weights, **self.loss_params)
         est = self.waveforms(masks, spec, tf.shape(mixture)[1])
         return self.loss_fn(est, stems, weights, **self.loss_params)
+
+    def _targets(self, mag, stems):
+        """What the stems' magnitudes should be: the true stems', or (distilling) the teacher's masked mixture."""
+        if self.teacher is None or self.distill_weight < 1:
+            truth = tf.abs(self._stem_spec(stems))[:, :, :, : self.F]
+            if self.teacher is None:
+                return truth
+        taught = tf.stop_gradient(tf.cast(self.teacher(mag), tf.float32)) * mag[:, None]
+        if self.distill_weight >= 1:
+            return taught
+        return self.distill_weight * taught + (1.0 - self.distill_weight) * truth
 
     def waveforms(self, masks, spec, length):
         full = self.extend(masks)
@@ -110,6 +122,27 @@ class WaveformTask:
 
     def separator(self, model):
         return lambda wave: tf.cast(model(wave, training=False), tf.float32)
+
+
+def _teacher(config):
+    """``training.distill_from``'s mask function (frozen, inference mode), or None."""
+    name = config["training"]["distill_from"]
+    if not name:
+        return None
+    from ..models import inference_function
+    from ..pretrained import load_model
+
+    teacher = load_model(name, quiet=True)
+    t = teacher.config
+    for key in ("stems", "sample_rate", "n_channels", "frame_length", "frame_step", "F"):
+        if t[key] != config[key]:
+            raise ConfigError(
+                f"training.distill_from {name}: its {key} ({t[key]}) differs from this model's ({config[key]}); "
+                "a teacher must see the same spectrogram and give the same stems"
+            )
+    model = teacher.keras_model
+    model.trainable = False
+    return inference_function(model, t) or (lambda mag: model(mag, training=False))
 
 
 def make_task(config):
