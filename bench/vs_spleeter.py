@@ -27,8 +27,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 from _common import SAMPLE_RATE, falcon_path, machine, median, sdr, timed  # noqa: E402
 
-COMPATIBLE = {"mask_extension": "zeros", "residual": "none", "wiener_iterations": 0, "shifts": 0, "channel_swap": False}
-
 
 def falcon_truth(seconds: float):
     """Vocals and accompaniment of Falcon 69 (true stems), looped to ``seconds``, and their sum."""
@@ -64,6 +62,7 @@ def main():
 
     from tfsep.pretrained import resolve
     from tfsep.separation import Separator
+    from tfsep.separation.presets import SPLEETER_COMPATIBLE
 
     ckpt = args.ckpt or resolve("2stems").path
     truth, mixture = falcon_truth(args.seconds)
@@ -71,7 +70,7 @@ def main():
     model = None
     seps = {}
     for name in args.presets.split(","):
-        opts = COMPATIBLE if name == "compatible" else {"quality": name}
+        opts = SPLEETER_COMPATIBLE if name == "compatible" else {"quality": name}
         seps[name] = Separator(model or "2stems", **opts)
         model = seps[name].model
     graph = SpleeterGraph(ckpt)

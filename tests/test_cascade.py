@@ -18,6 +18,8 @@ import pytest
 import soundfile as sf
 from conftest import TINY_CONFIG
 
+from tfsep.separation.presets import EXPORT
+
 SR = 44100
 STEMS = ["vocals", "drums", "bass", "other"]
 
@@ -217,7 +219,7 @@ def test_cascade_exports_to_savedmodel_and_builtin_tflite(trained_cascade, music
     fn = tf.saved_model.load(str(path)).signatures["serving_default"]
     x = music[: SR // 2]
     out = fn(waveform=tf.constant(x))
-    ref = Separator(model, wiener_iterations=0, shifts=0, channel_swap=False).separate(x, SR)
+    ref = Separator(model, **EXPORT).separate(x, SR)
     assert set(out) == set(STEMS)
     for s in STEMS:
         np.testing.assert_allclose(out[s].numpy(), ref[s], atol=1e-5)

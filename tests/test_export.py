@@ -19,6 +19,8 @@ import pytest
 from click.testing import CliRunner
 from export_helpers import pretrained_2stems, sdr, segment_reference, with_export_residual
 
+from tfsep.separation.presets import EXPORT
+
 SR = 44100
 
 
@@ -105,7 +107,7 @@ def test_savedmodel_layout_signatures_and_any_length(tiny_model, tmp_path):
     assert set(sm.signatures) == {"serving_default", "separate_segment", "separate_spectrogram", "config"}
     fn = sm.signatures["serving_default"]
     # The export bakes in the default preset's mask extension and residual; Wiener and TTA stay with the host.
-    sep = Separator(tiny_model, wiener_iterations=0, shifts=0, channel_swap=False)
+    sep = Separator(tiny_model, **EXPORT)
     x = np.random.default_rng(0).standard_normal((SR + 1234, 2)).astype(np.float32) * 0.1
     for n in (0, 1, 100, 511, 8192, SR + 1234):  # 0, less than one frame, one segment, many segments
         out = fn(waveform=tf.constant(x[:n]))
@@ -183,7 +185,7 @@ def test_pretrained_savedmodel_loads_without_tfsep(pretrained, pretrained_savedm
     ]
     out = np.load(tmp_path / "out.npz")
     # What the export bakes in: the default preset's mask extension and residual, no Wiener, no TTA.
-    ref = Separator(pretrained, wiener_iterations=0, shifts=0, channel_swap=False).separate(x, SR)
+    ref = Separator(pretrained, **EXPORT).separate(x, SR)
     for stem in ("vocals", "accompaniment"):
         assert out[stem].shape == x.shape
         # Float rounding only; the residual accompaniment (mixture - vocals) carries the vocals' rounding too.

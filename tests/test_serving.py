@@ -21,6 +21,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from tfsep.separation.presets import EXPORT
+
 SR = 44100
 MODEL_NAME = "tiny2"
 
@@ -126,7 +128,7 @@ def test_grpc_client_writes_the_same_stems_as_local_separation(grpc_server, tiny
     sf.write(wav, music[: 2 * SR], SR, subtype="FLOAT")  # several segments of the tiny model
     res = _separate([str(wav), "-o", str(tmp_path / "remote"), "--server", grpc_server, "--model-name", MODEL_NAME])
     assert res.exit_code == 0, res.output
-    res = _separate([str(wav), "-o", str(tmp_path / "local"), "-m", str(tiny_model_dir)])
+    res = _separate([str(wav), "-o", str(tmp_path / "local"), "-m", str(tiny_model_dir), "--precision", "float32"])
     assert res.exit_code == 0, res.output
     for stem in ("vocals", "accompaniment"):
         remote, _ = sf.read(tmp_path / "remote" / "song" / f"{stem}.wav", dtype="float32")
@@ -143,7 +145,7 @@ def test_rest_client_matches_local_separator(rest_server, tiny_model, music):
     remote = RemoteSeparator(rest_server, MODEL_NAME, stems=["vocals"])
     assert remote.stems == ["vocals"] and remote.sample_rate == SR
     out = remote.separate(x, SR)
-    ref = Separator(tiny_model, wiener_iterations=0).separate(x, SR)
+    ref = Separator(tiny_model, **EXPORT).separate(x, SR)
     np.testing.assert_allclose(out["vocals"], ref["vocals"], atol=1e-5)
     short = remote.separate(x[:50], SR)  # shorter than one frame
     assert short["vocals"].shape == (50, 2)

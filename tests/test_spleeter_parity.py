@@ -20,6 +20,7 @@ import pytest
 
 from tfsep.errors import ModelError
 from tfsep.evaluation.metrics import global_sdr
+from tfsep.separation.presets import SPLEETER_COMPATIBLE
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +47,6 @@ def spleeter(checkpoint_dir):
     graph = SpleeterGraph(checkpoint_dir)
     yield graph
     graph.close()
-
-
-SPLEETER_COMPATIBLE = {
-    "mask_extension": "zeros",
-    "residual": "none",
-    "wiener_iterations": 0,
-    "shifts": 0,
-    "channel_swap": False,
-}
 
 
 @pytest.fixture(scope="module")

@@ -421,3 +421,23 @@ def test_configs_that_would_exhaust_memory_are_refused_in_one_line(tone_data, tm
     path.write_text(json.dumps(cfg))
     _one_line_error(_cli(["train", "-c", str(path), "-o", str(tmp_path / "run"), "-q"]), *needles)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_freeze_batch_norm_keeps_statistics_and_scales(tone_data, tmp_path):
+    """``training.freeze_batch_norm``: fine-tuning leaves every batch-norm layer as it was; without it they move."""
+    from tfsep.training.loop import Trainer
+
+    def norms(model):
+        return {v.path: np.array(v) for v in model.variables if "_norm/" in v.path}
+
+    moved = {}
+    for freeze in (True, False):
+        trainer = Trainer(
+            train_config(tone_data, train_max_steps=3, freeze_batch_norm=freeze), tmp_path / f"run{freeze}", quiet=True
+        )
+        before = norms(trainer.model)
+        assert before  # the tiny U-Net has batch norms
+        trainer.run()
+        after = norms(trainer.model)
+        moved[freeze] = [k for k in before if not np.array_equal(before[k], after[k])]
+    assert moved[True] == [] and len(moved[False]) > 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from ..config import MASK_EXTENSIONS
+from ..separation.precision import PRECISIONS
 from ..separation.presets import DEFAULT_QUALITY, QUALITIES
 from .common import FiniteFloat
 
@@ -61,7 +62,7 @@ SEPARATION = [
         type=click.Choice(list(QUALITIES)),
         default=DEFAULT_QUALITY,
         show_default=True,
-        help="Preset of the five options below (README: what each costs and gains).",
+        help="Preset of the six options below (README: what each costs and gains).",
     ),
     click.option(
         "--mask-extension",
@@ -91,6 +92,13 @@ SEPARATION = [
         "--channel-swap/--no-channel-swap",
         default=None,
         help="Also separate with left and right swapped and average (stereo models).",
+    ),
+    click.option(
+        "--precision",
+        type=click.Choice(list(PRECISIONS)),
+        default=None,
+        help="The network's arithmetic; auto: bfloat16 where the CPU runs it natively (AVX512-BF16, AMX, Arm BF16), "
+        "else float32. [default: auto]",
     ),
 ]
 
@@ -157,6 +165,7 @@ def separator_kwargs(params: dict) -> dict:
         residual=params["residual"],
         shifts=params["shifts"],
         channel_swap=params["channel_swap"],
+        precision=params["precision"],
     )
 
 

@@ -111,6 +111,9 @@ TRAINING = {
     # magnitudes are the targets (distill_weight of them, the rest the true stems').
     "distill_from": ((str, type(None)), None),
     "distill_weight": (NUMBER, 1.0),
+    # Batch normalisation in inference mode (its statistics and scales kept): fine-tuning a pretrained
+    # network on small batches (Spleeter's U-Nets fall apart on batch statistics of 4 excerpts).
+    "freeze_batch_norm": (bool, False),
 }
 
 LOSSES = {

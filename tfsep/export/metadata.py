@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..separation.plan import config_plan
-from ..separation.presets import preset, residual_stem
+from ..separation.presets import EXPORT, residual_stem
 
 
 class ExportError(ModelError):
@@ -22,17 +22,16 @@ def model_kind(model) -> str:
 
 
 def inference_options(model) -> tuple[dict, str | None]:
-    """``(config, residual stem)`` an export computes with: ``tfsep separate``'s default preset.
+    """``(config, residual stem)`` an export computes with: the :data:`~tfsep.separation.presets.EXPORT` bundle.
 
     Exports bake in what needs no extra model calls (mask extension above
     ``F``, the residual stem); Wiener filtering and test-time augmentation
     stay on the host's side.
     """
-    options = preset(None)
     cfg = model.config
     if model_kind(model) == "spectrogram":
-        cfg = dict(cfg, mask_extension=options["mask_extension"])
-    return cfg, residual_stem(options["residual"], cfg["stems"])
+        cfg = dict(cfg, mask_extension=EXPORT["mask_extension"])
+    return cfg, residual_stem(EXPORT["residual"], cfg["stems"])
 
 
 def metadata(model) -> dict:

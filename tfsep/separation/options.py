@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..config import MASK_EXTENSIONS
 from ..errors import TfsepError
 from .plan import SegmentPlan, config_plan
+from .precision import resolve_precision
 from .presets import preset, residual_stem
 from .waveform import separation_domain
 
@@ -39,6 +40,7 @@ class SeparationOptions:
     residual: str | None
     shifts: int
     channel_swap: bool
+    precision: str = "float32"  # the network's arithmetic, resolved: "float32" or "bfloat16"
 
 
 def separation_options(
@@ -54,6 +56,7 @@ def separation_options(
     residual=None,
     shifts=None,
     channel_swap=None,
+    precision=None,
 ) -> SeparationOptions:
     """Resolve the options of :class:`~tfsep.separation.Separator` for model config ``cfg``.
 
@@ -95,4 +98,5 @@ def separation_options(
         residual=residual_stem(pick(residual, "residual"), all_stems),
         shifts=n_shifts,
         channel_swap=bool(pick(channel_swap, "channel_swap")) and cfg["n_channels"] == 2,
+        precision=resolve_precision(pick(precision, "precision")),
     )

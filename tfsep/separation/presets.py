@@ -11,7 +11,13 @@ stereo, global SDR against the true stems) are in the README's table.
   that the stems sum to the mixture (``auto``: ``accompaniment`` when the
   model has it, else ``other``; ``none``: every stem from its own mask);
 - ``wiener``: multichannel Wiener EM iterations on the masked spectrograms;
-- ``shifts``, ``channel_swap``: test-time augmentation (:mod:`.tta`).
+- ``shifts``, ``channel_swap``: test-time augmentation (:mod:`.tta`);
+- ``precision``: the network's arithmetic (:mod:`.precision`): ``auto`` is
+  bfloat16 where the CPU runs it natively, float32 elsewhere.
+
+Named bundles of :class:`~tfsep.separation.Separator` keyword arguments,
+defined here once: :data:`SPLEETER_COMPATIBLE` (what Spleeter outputs) and
+:data:`EXPORT` (what a SavedModel or TFLite export computes).
 """
 
 from __future__ import annotations
@@ -21,11 +27,24 @@ from ..errors import TfsepError
 QUALITIES = ("fast", "default", "best")
 DEFAULT_QUALITY = "default"
 
+_FULL_BAND = {"mask_extension": "average", "residual": "auto"}
 PRESETS = {
-    "fast": {"mask_extension": "average", "residual": "auto", "wiener": 0, "shifts": 0, "channel_swap": False},
-    "default": {"mask_extension": "average", "residual": "auto", "wiener": 1, "shifts": 0, "channel_swap": False},
-    "best": {"mask_extension": "average", "residual": "auto", "wiener": 1, "shifts": 2, "channel_swap": False},
+    "fast": {**_FULL_BAND, "wiener": 0, "shifts": 0, "channel_swap": False, "precision": "auto"},
+    "default": {**_FULL_BAND, "wiener": 1, "shifts": 0, "channel_swap": False, "precision": "auto"},
+    "best": {**_FULL_BAND, "wiener": 1, "shifts": 2, "channel_swap": False, "precision": "auto"},
 }
+
+# Spleeter's own output: zeros above F, every stem from its own mask, no Wiener step, float32.
+SPLEETER_COMPATIBLE = {
+    "mask_extension": "zeros",
+    "residual": "none",
+    "wiener_iterations": 0,
+    "shifts": 0,
+    "channel_swap": False,
+    "precision": "float32",
+}
+# What an export bakes in: the default preset's band and residual; Wiener and TTA stay with the host.
+EXPORT = {**_FULL_BAND, "wiener_iterations": 0, "shifts": 0, "channel_swap": False, "precision": "float32"}
 
 
 def preset(quality: str | None) -> dict:

@@ -22,8 +22,9 @@ from ..audio.io import check_waveform, resample
 from ..console.interrupts import deferred
 from ..errors import AudioError, ModelError
 from ..models import TfsepModel
-from .options import separation_options
+from .options import SeparationOptions, separation_options
 from .overlap_add import overlap_add_stream
+from .precision import with_precision
 from .presets import preset, with_residual
 from .tta import augmented
 
@@ -47,11 +48,16 @@ class Separator:
             mixture minus the other stems, so that the stems sum to the mixture.
         shifts: extra passes on delayed copies of each segment, averaged.
         channel_swap: also separate with left and right swapped, and average.
+        precision: ``auto``, ``float32`` or ``bfloat16``: the network's arithmetic
+            (:mod:`.precision`; ``auto``: bfloat16 where the CPU runs it natively).
+        options: a resolved :class:`SeparationOptions` (from
+            :func:`separation_options`) instead of the keyword arguments above.
     """
 
     def __init__(
         self,
         model=None,
+        options: SeparationOptions | None = None,
         *,
         quality=None,
         segment=None,
@@ -64,43 +70,54 @@ class Separator:
         residual=None,
         shifts=None,
         channel_swap=None,
+        precision=None,
     ):
         preset(quality)  # an unknown preset fails before the model loads
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 
             model = load_model(model)
-        self.model = model
         cfg = model.config
+        if options is None:
+            options = separation_options(
+                cfg,
+                quality=quality,
+                segment=segment,
+                overlap=overlap,
+                batch_size=batch_size,
+                stems=stems,
+                wiener_iterations=wiener_iterations,
+                mask_extension=mask_extension,
+                residual=residual,
+                shifts=shifts,
+                channel_swap=channel_swap,
+                precision=precision,
+            )
+        #: Every inference option, resolved: the one object the CLI, the catalogue and exports pass around.
+        self.options = options
+        self.model = with_precision(model, options.precision)
         self.sample_rate = cfg["sample_rate"]
         self.channels = cfg["n_channels"]
-        opts = separation_options(
-            cfg,
-            quality=quality,
-            segment=segment,
-            overlap=overlap,
-            batch_size=batch_size,
-            stems=stems,
-            wiener_iterations=wiener_iterations,
-            mask_extension=mask_extension,
-            residual=residual,
-            shifts=shifts,
-            channel_swap=channel_swap,
-        )
-        self.plan = opts.plan
-        self.segment, self.overlap, self.hop = self.plan.segment, self.plan.overlap, self.plan.hop
-        self.batch_size = opts.batch_size
-        self.stems = opts.stems
-        self._stem_index = [cfg["stems"].index(s) for s in self.stems]
-        self.domain = opts.domain
-        self.mask_extension = opts.mask_extension
+        self._stem_index = [cfg["stems"].index(s) for s in options.stems]
         # A model config's own mask_extension is what it was trained with; the option overrides it here only.
-        self.config = dict(cfg, mask_extension=self.mask_extension) if self.domain == "spectrogram" else cfg
-        self.wiener_iterations = opts.wiener_iterations
-        self.residual = opts.residual
-        self.shifts = opts.shifts
-        self.channel_swap = opts.channel_swap
+        spectral = options.domain == "spectrogram"
+        self.config = dict(cfg, mask_extension=options.mask_extension) if spectral else cfg
         self._fn = None
+
+    # The options, as attributes (read-only views of ``options``).
+    plan = property(lambda self: self.options.plan)
+    segment = property(lambda self: self.options.plan.segment)
+    overlap = property(lambda self: self.options.plan.overlap)
+    hop = property(lambda self: self.options.plan.hop)
+    batch_size = property(lambda self: self.options.batch_size)
+    stems = property(lambda self: list(self.options.stems))
+    domain = property(lambda self: self.options.domain)
+    mask_extension = property(lambda self: self.options.mask_extension)
+    wiener_iterations = property(lambda self: self.options.wiener_iterations)
+    residual = property(lambda self: self.options.residual)
+    shifts = property(lambda self: self.options.shifts)
+    channel_swap = property(lambda self: self.options.channel_swap)
+    precision = property(lambda self: self.options.precision)
 
     # -- model call ---------------------------------------------------------------
 

@@ -75,6 +75,23 @@ def _worker_role(strategy) -> tuple[bool, str]:
     return chief, f"{task_type}-{task_id}"
 
 
+def _freeze_batch_norm(model) -> int:
+    """Put every BatchNormalization layer (nested models too) in inference mode, untrained; returns how many."""
+    import keras
+
+    def walk(layer):
+        for inner in getattr(layer, "layers", []):
+            yield inner
+            yield from walk(inner)
+
+    frozen = 0
+    for layer in walk(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+            frozen += 1
+    return frozen
+
+
 def _model_section(cfg: dict) -> dict:
     return {k: cfg[k] for k in ("stems", "sample_rate", "n_channels", "frame_length", "frame_step", "F", "model")}
 
@@ -177,6 +194,8 @@ class Trainer:
             self.out_dir = self._prepare_out_dir()
             with self.strategy.scope():
                 self.model = build_model(self.config)
+                if self.tr["freeze_batch_norm"]:
+                    _freeze_batch_norm(self.model)
                 self.optimizer = self._make_optimizer()
                 self.optimizer.build(self.model.trainable_variables)
                 self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

@@ -1,0 +1,86 @@
+"""``precision``: the network in bfloat16 where the CPU runs it natively, float32 elsewhere.
+
+``auto`` must never pick bfloat16 on a CPU that would emulate it (slower
+than float32), and every precision must give finite stems that sum to the
+mixture and stay close to float32's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import SR
+
+from tfsep.cli import main
+from tfsep.errors import TfsepError
+from tfsep.separation import Separator
+from tfsep.separation import precision as prec
+
+
+@pytest.fixture
+def no_isa_cap(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+
+
+def test_auto_picks_bfloat16_only_where_the_cpu_has_it(monkeypatch, no_isa_cap):
+    x86_avx2 = {"sse4_2", "avx", "avx2", "fma", "avx512f"}
+    assert prec.resolve_precision("auto", x86_avx2) == "float32"
+    assert prec.resolve_precision("auto", x86_avx2 | {"avx512_bf16"}) == "bfloat16"
+    assert prec.resolve_precision("auto", {"amx_bf16", "amx_tile"}) == "bfloat16"
+    assert prec.resolve_precision(None, set()) == "float32"
+    # Arm's "bf16" feature counts on Arm only.
+    monkeypatch.setattr(prec.platform, "machine", lambda: "aarch64")
+    assert prec.resolve_precision("auto", {"fp", "asimd", "bf16"}) == "bfloat16"
+    monkeypatch.setattr(prec.platform, "machine", lambda: "x86_64")
+    assert prec.resolve_precision("auto", {"bf16"}) == "float32"
+    # oneDNN capped below its bfloat16 kernels: bfloat16 would be emulated, so auto stays float32.
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert prec.resolve_precision("auto", x86_avx2 | {"avx512_bf16"}) == "float32"
+    # An explicit choice is kept; an unknown one is refused in one line.
+    assert prec.resolve_precision("bfloat16", set()) == "bfloat16"
+    with pytest.raises(TfsepError, match="precision must be one of auto, float32, bfloat16"):
+        prec.resolve_precision("int8", set())
+
+
+def test_separator_auto_follows_the_probe(monkeypatch, tiny_model, no_isa_cap):
+    monkeypatch.setattr(prec, "cpu_features", lambda: {"avx2", "fma"})
+    sep = Separator(tiny_model)
+    assert sep.precision == "float32" and sep.model is tiny_model
+    monkeypatch.setattr(prec, "cpu_features", lambda: {"avx2", "avx512_bf16"})
+    sep = Separator(tiny_model)
+    assert sep.precision == "bfloat16"
+    assert {layer.dtype_policy.name for layer in sep.model.keras_model.layers if layer.weights} == {"mixed_bfloat16"}
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_each_precision_gives_finite_stems_that_sum_to_the_mixture(tiny_model, music, precision):
+    x = music[: 3 * 8192 + 100]
+    ref = Separator(tiny_model, precision="float32", residual="none", mask_extension="average")
+    sep = Separator(tiny_model, precision=precision, residual="none", mask_extension="average")
+    out = sep.separate(x, SR)
+    assert all(np.all(np.isfinite(y)) and y.shape == x.shape for y in out.values())
+    # Ratio masks sum to one: the stems sum to the mixture away from the first and last frame.
+    total = sum(out.values())
+    inner = slice(512, len(x) - 512)
+    err = np.sum((total[inner] - x[inner]) ** 2) / np.sum(x[inner] ** 2)
+    assert 10 * np.log10(err) < -40
+    # And close to float32's stems (bfloat16 keeps 8 bits of mantissa inside the network only).
+    want = ref.separate(x, SR)
+    for stem in out:
+        snr = 10 * np.log10(np.sum(want[stem] ** 2) / np.sum((want[stem] - out[stem]) ** 2))
+        assert snr > (200 if precision == "float32" else 25), (stem, snr)
+
+
+def test_cli_precision_option(tmp_path, music_wav, tiny_model_dir):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["separate", str(music_wav), "-o", str(out), "-m", str(tiny_model_dir), "--precision", "bfloat16"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (out / "song" / "vocals.wav").is_file()
+    res = CliRunner().invoke(
+        main, ["separate", str(music_wav), "-o", str(out), "-m", str(tiny_model_dir), "--precision", "int8"]
+    )
+    assert res.exit_code == 2 and "int8" in res.output
