@@ -88,7 +88,9 @@ def main():
             close = min(float(np.median(vs_f32[p][s])) for s in stems) if p != precisions[0] else float("inf")
             rt = len(long_mix) / SAMPLE_RATE / median(times[p])
             print(
-                f"| {p} | " + " | ".join(f"{mean[s]:.2f}" for s in stems) + f" | {worst:+.3f} | {close:.1f} | {rt:.1f} |"
+                f"| {p} | "
+                + " | ".join(f"{mean[s]:.2f}" for s in stems)
+                + f" | {worst:+.3f} | {close:.1f} | {rt:.1f} |"
             )
 
 

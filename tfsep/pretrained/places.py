@@ -15,13 +15,13 @@ import os
 from pathlib import Path
 from typing import Callable
 
-MODEL_NAMES = ("2stems", "4stems", "5stems", "4stems-lite", "4stems-real")
+MODEL_NAMES = ("2stems", "2stems-fast", "4stems", "5stems", "4stems-lite", "4stems-real")
 DEFAULT_MODEL = "2stems"
 
 # Models tfsep trained and ships inside the package (small: only the parts
 # that are not someone else's weights; see tfsep/pretrained/shipped/*/README).
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-SHIPPED_MODELS = ("4stems-lite", "4stems-real")
+SHIPPED_MODELS = ("2stems-fast", "4stems-lite", "4stems-real")
 
 RELEASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0"
 
