@@ -92,6 +92,7 @@ def _export(model, models_dir, name):
 def _reference(model, meta, x):
     """What tfsep separates with the options the export computes with (no Wiener, no TTA)."""
     from tfsep.separation import Separator
+    from tfsep.separation.presets import EXPORT
 
     sep = Separator(
         model,
@@ -100,6 +101,7 @@ def _reference(model, meta, x):
         channel_swap=False,
         mask_extension=meta.get("mask_extension"),
         residual=meta.get("residual") or "none",
+        precision=EXPORT["precision"],
     )
     return sep.separate(x, SR)
 

@@ -93,9 +93,15 @@ def _model_spec(model, separator: dict):
 
 def make_job(output, *, model=None, separator=None, writer=None, manifest=None, threads=None) -> tuple:
     """``(CatalogueJob, stems)``: the model and every option checked, nothing written, no TensorFlow."""
+    from ..separation.precision import resolve_precision
     from ..separation.preflight import check_output_options
+    from ..separation.presets import preset
 
     separator = dict(separator or {})
+    # ``auto`` is resolved here, once: every worker computes in the same precision (and so writes the same
+    # bytes), whatever CPU a retried bundle lands on; the options hash records which.
+    chosen = separator.get("precision") or preset(separator.get("quality"))["precision"]
+    separator["precision"] = resolve_precision(chosen)
     writer = dict(writer or {})
     writer.setdefault("filename_template", "{track}/{stem}.{codec}")
     writer["codec"] = check_output_options(
