@@ -16,6 +16,7 @@ graph, and the weight-only int8 TFLite export is no faster than float32
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import subprocess
@@ -82,21 +83,43 @@ def _gpu_visible() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def with_precision(model, precision: str):
-    """``model`` (a TfsepModel) as ``precision`` runs it: itself for float32, a bfloat16 twin with its weights."""
-    if precision == "float32":
-        return model
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+@contextlib.contextmanager
+def building_in(precision: str):
+    """Within: Keras builds layers for ``precision`` (its global dtype policy); the caller's policy after."""
     import keras
 
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(POLICIES[precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def model_precision(model) -> str:
+    """The precision a TfsepModel's layers compute in: ``bfloat16`` if any layer with weights does."""
+
+    def walk(layer):
+        for inner in getattr(layer, "layers", []):
+            yield inner
+            yield from walk(inner)
+
+    mixed = any(layer.dtype_policy.name == "mixed_bfloat16" for layer in walk(model.keras_model) if layer.weights)
+    return "bfloat16" if mixed else "float32"
+
+
+def with_precision(model, precision: str):
+    """``model`` (a TfsepModel) as ``precision`` runs it: itself if it already does, else a twin with its weights."""
+    if model_precision(model) == precision:
+        return model
     from .. import models
     from ..models import TfsepModel
     from ..pretrained.modeldir import without_init_from
 
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with building_in(precision):
         twin = models.build(without_init_from(model.config))
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     twin.set_weights(model.keras_model.get_weights())
     return TfsepModel(twin, model.config, model.path)

@@ -24,7 +24,7 @@ from ..errors import AudioError, ModelError
 from ..models import TfsepModel
 from .options import SeparationOptions, separation_options
 from .overlap_add import overlap_add_stream
-from .precision import with_precision
+from .precision import building_in, resolve_precision, with_precision
 from .presets import preset, with_residual
 from .tta import augmented
 
@@ -76,7 +76,14 @@ class Separator:
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 
-            model = load_model(model)
+            # Built in the precision it will run in: no second, float32 copy to convert.
+            wanted = (
+                options.precision
+                if options is not None
+                else resolve_precision(precision or preset(quality)["precision"])
+            )
+            with building_in(wanted):
+                model = load_model(model)
         cfg = model.config
         if options is None:
             options = separation_options(
