@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -46,3 +49,51 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+
+
+_PEAK_RSS_CHILD = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+wall = time.perf_counter() - start
+print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def run_measured(cmd: list[str]) -> dict:
+    """Run ``cmd`` in a wrapper process: ``{rc, wall (s), maxrss_kb}``, the peak RSS of its largest process.
+
+    One wrapper per run, so ``RUSAGE_CHILDREN`` is that run's own peak (the
+    largest single process among the command and everything it waited for).
+    """
+    res = subprocess.run([sys.executable, "-c", _PEAK_RSS_CHILD, *cmd], capture_output=True, text=True, check=False)
+    if not res.stdout.strip():
+        raise SystemExit(f"measurement failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def ship_run(run_dir, name: str, source: str, copy_weights=None, training: dict | None = None):
+    """Copy a training run into ``tfsep/pretrained/shipped/<name>/`` as the shipped model ``name``.
+
+    Writes ``config.json`` (the run's config under ``name``, with the
+    description of ``configs/<name>.json``, which states its training data),
+    ``model.weights.h5`` (``copy_weights(src, dst)``; default a plain copy)
+    and ``source.json``. ``training`` overrides keys of the config's training
+    section (a local path that means nothing once shipped, say).
+    """
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    dest = root / "tfsep" / "pretrained" / "shipped" / name
+    run = Path(run_dir)
+    config = json.loads((run / "config.json").read_text())
+    config["name"] = name
+    config["description"] = json.loads((root / "configs" / f"{name}.json").read_text())["description"]
+    config["training"].update(training or {})
+    dest.mkdir(parents=True, exist_ok=True)
+    (copy_weights or shutil.copyfile)(run / "model.weights.h5", dest / "model.weights.h5")
+    (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (dest / "source.json").write_text(json.dumps({"source": source}) + "\n")
+    print(f"{run} -> {dest} ({(dest / 'model.weights.h5').stat().st_size / 2**20:.1f} MB)")
+    return dest

