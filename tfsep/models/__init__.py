@@ -13,6 +13,7 @@ directories and pretrained weights are :mod:`tfsep.pretrained`'s job
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from ..config import validate
@@ -36,6 +37,19 @@ def _builders() -> dict:
         "demucs": build_demucs,
         "cascade": build_cascade,
     }
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Within: Keras' global dtype policy is ``name`` (layers built here compute in it); the previous one after."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def build(config: dict):

@@ -16,7 +16,6 @@ graph, and the weight-only int8 TFLite export is no faster than float32
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import subprocess
@@ -86,17 +85,11 @@ def _gpu_visible() -> bool:
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
-@contextlib.contextmanager
 def building_in(precision: str):
     """Within: Keras builds layers for ``precision`` (its global dtype policy); the caller's policy after."""
-    import keras
+    from ..models import dtype_policy
 
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(POLICIES[precision])
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+    return dtype_policy(POLICIES[precision])
 
 
 def model_precision(model) -> str:

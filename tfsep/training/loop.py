@@ -25,7 +25,6 @@ has already updated the weights), and the run stops there with a checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ from ..config.budget import check_training_memory
 from ..errors import ConfigError, TfsepError
 from ..pretrained import copy_weights_from
 from ..pretrained.modeldir import stored_part, write_model_files
+from .precision import global_policy
 from .signals import StopSignals
 
 CHECKPOINT_DIR = "checkpoints"
@@ -185,11 +185,10 @@ class Trainer:
 
         # Then the run's state, once, in the order numerics need (TensorFlow starts here).  Keras' global
         # dtype policy is the run's only while the state is built and while run() steps: the caller's after.
-        with self._dtype_policy(None) as policy:
-            self.strategy, self.is_chief, self.role, self.policy, notes = self._start_strategy()
-            for note in notes:
-                self.log(note)
-            policy(self.policy)
+        self.strategy, self.is_chief, self.role, self.policy, notes = self._start_strategy()
+        for note in notes:
+            self.log(note)
+        with global_policy(self.policy):
             self.task = make_task(self.config)
             self.out_dir = self._prepare_out_dir()
             with self.strategy.scope():
@@ -211,24 +210,6 @@ class Trainer:
                 self.summaries, self.separate, self.history_path, self.history = None, None, None, []
         self._stop = None  # the StopSignals of the loop, while it runs
         self._in_step = False  # between a weight update and the step's count (a checkpoint must wait)
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _dtype_policy(name):
-        """Within: Keras' global dtype policy is ``name`` (or what ``set(name)`` makes it); the caller's after."""
-        import keras
-
-        previous = keras.mixed_precision.global_policy()
-
-        def set_policy(value):
-            keras.mixed_precision.set_global_policy(value)
-
-        if name is not None:
-            set_policy(name)
-        try:
-            yield set_policy
-        finally:
-            keras.mixed_precision.set_global_policy(previous)
 
     def _check_run_dir(self):
         ckpt = self.run_dir / CHECKPOINT_DIR
@@ -258,7 +239,7 @@ class Trainer:
         if self.stop_step == 0:
             stop_reason, losses = "no_steps", []
         else:
-            with self._dtype_policy(self.policy):
+            with global_policy(self.policy):
                 stop_reason, losses = self._train_loop(self.batches)
         final_step = int(self.step_var.numpy())
         if stop_reason != "interrupted":

@@ -17,7 +17,7 @@ So ``auto`` picks bfloat16 where the GPU has it, float16 on older GPUs.
 
 from __future__ import annotations
 
-import contextlib
+from ..models import dtype_policy
 
 # training.mixed_precision value -> Keras policy, for the values that name one.
 POLICIES = {"off": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
@@ -58,14 +58,5 @@ def needs_loss_scaling(policy: str) -> bool:
     return policy == "mixed_float16"
 
 
-@contextlib.contextmanager
-def global_policy(name: str):
-    """Set Keras' global dtype policy for the ``with`` block, and restore the previous one afterwards."""
-    import keras
-
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+# Keras' global dtype policy for a ``with`` block (one helper for training and separation).
+global_policy = dtype_policy
