@@ -76,13 +76,10 @@ class Separator:
         if not isinstance(model, TfsepModel):
             from ..pretrained import load_model
 
+            if options is None:  # resolved once: separation_options below keeps the answer
+                precision = resolve_precision(precision or preset(quality)["precision"])
             # Built in the precision it will run in: no second, float32 copy to convert.
-            wanted = (
-                options.precision
-                if options is not None
-                else resolve_precision(precision or preset(quality)["precision"])
-            )
-            with building_in(wanted):
+            with building_in(precision if options is None else options.precision):
                 model = load_model(model)
         cfg = model.config
         if options is None:
