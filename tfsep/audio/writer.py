@@ -391,7 +391,8 @@ def remove_partial_dir(target) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` exists (ours or another user's): its temps are not stale."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -414,7 +415,7 @@ def sweep_partials(directory) -> int:
         path = os.path.join(folder, name)
         m = re.search(r"\.(?:tmp|pass1)-(\d+)-", name)
         try:
-            stale = m is None or not _alive(int(m.group(1))) or now - os.path.getmtime(path) > STALE_SECONDS
+            stale = m is None or not process_alive(int(m.group(1))) or now - os.path.getmtime(path) > STALE_SECONDS
             if stale and int(m.group(1) if m else -1) != os.getpid():
                 os.remove(path)
                 removed += 1

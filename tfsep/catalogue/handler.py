@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
+from ..audio.writer import process_alive
 from ..errors import OutputError
 from .inputs import is_remote, local_path
 from .manifest import base_row
@@ -160,14 +161,9 @@ def sweep_scratch() -> int:
         if not name.startswith(SCRATCH_PREFIX):
             continue
         pid = name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-                removed += 1
-            except OSError:
-                pass
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+            removed += 1
     return removed
 
 

@@ -26,6 +26,7 @@ import re
 import tempfile
 
 from .. import __version__
+from ..audio.writer import process_alive
 from ..errors import OutputError, TfsepError
 from .inputs import is_remote, local_path
 
@@ -102,25 +103,13 @@ def sweep_row_temps(output_root: str) -> int:
             continue
         for name in names:
             m = re.search(r"\.tmp-(\d+)-", name)
-            if m and name.startswith(".") and not _alive(int(m.group(1))):
+            if m and name.startswith(".") and int(m.group(1)) != os.getpid() and not process_alive(int(m.group(1))):
                 try:
                     os.remove(os.path.join(folder, name))
                     removed += 1
                 except OSError:
                     pass
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def digest_tree(uri: str) -> str:

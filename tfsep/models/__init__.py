@@ -52,6 +52,17 @@ def dtype_policy(name: str):
         keras.mixed_precision.set_global_policy(previous)
 
 
+def leaf_layers(model):
+    """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from leaf_layers(layer)
+        elif layer.weights:
+            yield layer
+
+
 def build(config: dict):
     """Build the (untrained) Keras model a validated config describes.
 

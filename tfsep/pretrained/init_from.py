@@ -74,17 +74,6 @@ def load_part_weights(net, config: dict, source: str, load_named, part: str = "f
     net.set_weights(loaded.keras_model.get_weights())
 
 
-def _leaf_layers(model):
-    """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        elif layer.weights:
-            yield layer
-
-
 def copy_weights(model, name: str, load_named) -> int:
     """``training.warm_start``: copy weights into ``model`` from a tfsep model; returns the layers copied.
 
@@ -96,14 +85,14 @@ def copy_weights(model, name: str, load_named) -> int:
     """
     source, _, stem = name.rpartition(":") if ":" in name and not Path(name).exists() else (name, "", "")
     src = load_named(source).keras_model
-    src_layers = {layer.name: layer for layer in _leaf_layers(src)}
+    src_layers = {layer.name: layer for layer in models.leaf_layers(src)}
     if stem:
         src_layers = {k[len(stem) + 1 :]: v for k, v in src_layers.items() if k.startswith(stem + "_")}
         if not src_layers:
             raise ModelError(f"warm_start {name}: {source} has no U-Net for stem {stem!r}")
-        targets = [(layer, layer.name.split("_", 1)[-1]) for layer in _leaf_layers(model) if layer.trainable]
+        targets = [(layer, layer.name.split("_", 1)[-1]) for layer in models.leaf_layers(model) if layer.trainable]
     else:
-        targets = [(layer, layer.name) for layer in _leaf_layers(model)]
+        targets = [(layer, layer.name) for layer in models.leaf_layers(model)]
     copied = 0
     for layer, key in targets:
         if key not in src_layers:

@@ -94,13 +94,9 @@ def building_in(precision: str):
 
 def model_precision(model) -> str:
     """The precision a TfsepModel's layers compute in: ``bfloat16`` if any layer with weights does."""
+    from ..models import leaf_layers
 
-    def walk(layer):
-        for inner in getattr(layer, "layers", []):
-            yield inner
-            yield from walk(inner)
-
-    mixed = any(layer.dtype_policy.name == "mixed_bfloat16" for layer in walk(model.keras_model) if layer.weights)
+    mixed = any(layer.dtype_policy.name == "mixed_bfloat16" for layer in leaf_layers(model.keras_model))
     return "bfloat16" if mixed else "float32"
 
 

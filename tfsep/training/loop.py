@@ -79,13 +79,10 @@ def _freeze_batch_norm(model) -> int:
     """Put every BatchNormalization layer (nested models too) in inference mode, untrained; returns how many."""
     import keras
 
-    def walk(layer):
-        for inner in getattr(layer, "layers", []):
-            yield inner
-            yield from walk(inner)
+    from ..models import leaf_layers
 
     frozen = 0
-    for layer in walk(model):
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
             frozen += 1
