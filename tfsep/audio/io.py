@@ -355,9 +355,8 @@ class AudioReader:
         pending, pending_n, seen = [], 0, 0
         try:
             for x in self._source_blocks(src_block):
-                finite = np.isfinite(x).all(axis=1)
-                if not finite.all():
-                    t = (self._start + seen + int(np.argmin(finite))) / src_rate
+                if not np.isfinite(x).all():
+                    t = (self._start + seen + first_non_finite(x)) / src_rate
                     raise AudioError(
                         f"{self.path}: contains non-finite samples (NaN or Inf) at "
                         f"{t:.3f} s; repair or re-export the file"
@@ -476,10 +475,18 @@ def check_waveform(waveform):
         raise AudioError("waveform is empty (0 samples)")
     if wave.shape[1] == 0:
         raise AudioError("waveform has 0 channels")
-    finite = np.isfinite(wave).all(axis=1)
-    if not finite.all():
-        raise AudioError(f"waveform contains NaN or Inf samples (first at sample {int(np.argmin(finite))})")
+    if not np.isfinite(wave).all():
+        raise AudioError(f"waveform contains NaN or Inf samples (first at sample {first_non_finite(wave)})")
     return wave, squeeze
+
+
+def first_non_finite(x: np.ndarray) -> int:
+    """The first sample (row) of ``(samples, channels)`` with a NaN or Inf, for error messages.
+
+    Checking a whole array is ``np.isfinite(x).all()``: a reduction along
+    the short channel axis first is a hundred times slower in NumPy.
+    """
+    return int(np.argmin(np.isfinite(x).all(axis=1)))
 
 
 def resample(waveform, orig_sr, target_sr):

@@ -52,24 +52,41 @@ class _Padded:
 
 
 def _cropped(stem_blocks, padding):
-    """Stem blocks without their first and last ``padding`` samples."""
+    """Stem blocks without their first and last ``padding`` samples.
+
+    Big blocks are passed on as views: only the last ``padding`` samples
+    are held back (copied) until more output shows they are not the end.
+    """
     skip, held = padding, None
     for out in stem_blocks:
         if skip:
             k = min(skip, out.shape[1])
             out, skip = out[:, k:], skip - k
-        held = out if held is None else np.concatenate([held, out], axis=1)
-        if held.shape[1] > padding:
-            yield held[:, : held.shape[1] - padding]
-            held = held[:, held.shape[1] - padding :]
+        if held is not None and out.shape[1] >= padding:
+            yield held  # `out` alone covers the tail that might be cropped
+            held = None
+        if held is not None:
+            out = np.concatenate([held, out], axis=1)
+        n = out.shape[1]
+        if n > padding:
+            yield out[:, : n - padding]
+        held = out[:, max(n - padding, 0) :].copy()
 
 
 def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on_segment):
     L, H, S = segment, hop, n_stems
     pending = np.zeros((0, channels), dtype=np.float32)  # input from absolute position `start`
-    acc = np.zeros((S, 0, channels), dtype=np.float32)  # weighted output sum from `out_pos`
-    wsum = np.zeros(0, dtype=np.float32)
-    start = out_pos = 0
+    # Weighted output sums and summed weights from `start`: one batch's span, reused. Samples a segment
+    # is the first to reach are written (one pass), only those another segment already reached are added.
+    # Samples and channels share one axis (weights repeated per channel): NumPy's inner loops then run
+    # over whole segments, not over the two channels of one sample.
+    C = channels
+    span = (batch_size - 1) * H + L
+    acc = np.empty((S, span * C), dtype=np.float32)
+    wsum = np.empty(span * C, dtype=np.float32)
+    wrep = np.repeat(np.asarray(window, np.float32), C)
+    filled = 0  # acc[:, :filled * C] holds contributions (the overlap carried from the last batch)
+    start = 0
     exhausted = False
     it = iter(blocks)
     while True:
@@ -100,23 +117,26 @@ def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on
                 break
             off += H
         result = run(segs)
-        end = start + offsets[-1] + len(segs[-1])
-        grow = end - out_pos - acc.shape[1]
-        if grow > 0:
-            acc = np.concatenate([acc, np.zeros((S, grow, channels), np.float32)], axis=1)
-            wsum = np.concatenate([wsum, np.zeros(grow, np.float32)])
         for seg, o, stems in zip(segs, offsets, result):
-            n, a = len(seg), start + o - out_pos
-            w = window[:n]
-            acc[:, a : a + n] += stems[:, :n] * w[None, :, None]
-            wsum[a : a + n] += w
+            n = len(seg)
+            shared = max(min(filled, o + n) - o, 0)  # samples other segments reached first
+            flat = np.reshape(stems, (S, -1))[:, : n * C]  # a view of a contiguous run() result
+            a, b, e = o * C, (o + shared) * C, (o + n) * C
+            if shared:
+                acc[:, a:b] += flat[:, : b - a] * wrep[: b - a]
+                wsum[a:b] += wrep[: b - a]
+            np.multiply(flat[:, b - a :], wrep[b - a : e - a], out=acc[:, b:e])
+            wsum[b:e] = wrep[b - a : e - a]
+            filled = max(filled, o + n)
         # Everything before the next segment's start is final.
-        done = end if final else start + off
-        emit = done - out_pos
-        yield acc[:, :emit] / wsum[None, :emit, None]
-        acc, wsum, out_pos = acc[:, emit:], wsum[emit:], done
+        done = filled if final else off
+        yield (acc[:, : done * C] / wsum[: done * C]).reshape(S, done, C)
+        rest = (filled - done) * C
+        acc[:, :rest] = acc[:, done * C : filled * C].copy()
+        wsum[:rest] = wsum[done * C : filled * C].copy()
+        filled -= done
         if on_segment is not None:
-            on_segment(out_pos)
+            on_segment(start + done)
         if final:
             return
         pending, start = pending[off:], start + off
