@@ -56,6 +56,7 @@ def _functions(model):
         from ..separation.spectral import SpectralSeparation
 
         spectral = SpectralSeparation(keras_model, cfg)
+        spectral.residual = residual_index  # its own inverse STFT is not computed
 
         def model_call(segment):
             return spectral(segment)

@@ -75,7 +75,11 @@ def with_residual(stems, mixture, residual_index):
 
     if residual_index is None:
         return stems
-    others = tf.reduce_sum(stems, axis=-3) - stems[..., residual_index, :, :]
+    # The others summed on their own (not all minus this one): a separation that already made this
+    # stem the residual gets it back unchanged, bit for bit.
+    others = tf.reduce_sum(
+        tf.concat([stems[..., :residual_index, :, :], stems[..., residual_index + 1 :, :, :]], -3), -3
+    )
     parts = [
         stems[..., :residual_index, :, :],
         (mixture - others)[..., None, :, :],

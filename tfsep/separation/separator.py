@@ -129,6 +129,7 @@ class Separator:
         if self._fn is None:
             import tensorflow as tf
 
+            residual = None if self.residual is None else self.config["stems"].index(self.residual)
             if self.domain == "waveform":
                 from .waveform import WaveformSeparation
 
@@ -138,10 +139,10 @@ class Separator:
 
                 run = SpectralSeparation(self.model.keras_model, self.config)
                 run.wiener_iterations = self.wiener_iterations
+                run.residual = residual
             max_shift = min(self.sample_rate // 2, self.segment // 2)
             run = augmented(run, self.segment, self.shifts, max_shift, self.channel_swap)
             n_stems = len(self.config["stems"])
-            residual = None if self.residual is None else self.config["stems"].index(self.residual)
             index = tf.constant(self._stem_index)
             # All stems in model order (the usual case): skip the gather's copy.
             every_stem = self._stem_index == list(range(n_stems))

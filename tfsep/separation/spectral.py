@@ -13,7 +13,6 @@ from ..audio.spectral import (
     STFT,
     ExtendMask,
     InverseSTFT,
-    extend_masks,
     hann_window,
     magnitude,
     masks_in_blocks,
@@ -36,9 +35,15 @@ class SpectralSeparation:
     multichannel Wiener EM iterations (:mod:`tfsep.audio.wiener`) before the
     inverse STFT: on the ``F`` bins the model sees, one covariance estimate
     per segment, for stereo models; the general form otherwise.
+
+    ``residual`` (a stem index, or None): that stem is the input minus the
+    other stems, and its own inverse STFT, which the residual would replace,
+    is not computed (:func:`tfsep.separation.presets.with_residual` then
+    leaves it as it is).
     """
 
     wiener_iterations = 0
+    residual = None
 
     def __init__(self, model, config):
         self.model = model
@@ -110,28 +115,38 @@ class SpectralSeparation:
             window_fn=hann_window,
             pad_end=True,
         )  # (B, C, frames, bins)
-        mag = tf.transpose(tf.abs(spec[..., : self.F]), [0, 2, 3, 1])
+        seen = spec[..., : self.F]  # sliced once: the magnitude, the masking and Wiener all read it
+        mag = tf.transpose(tf.abs(seen), [0, 2, 3, 1])
         masks = tf.transpose(self._blocked_masks(mag), [0, 1, 4, 2, 3])  # (B, S, C, frames, F)
+        r = self.residual
+
+        def synthesised(t):  # the stems whose waveforms come from their spectrograms (not the residual)
+            return t if r is None else tf.concat([t[:, :r], t[:, r + 1 :]], axis=1)
+
         if self.wiener_iterations and self.cascade_exponent:
-            low = self._cascade_wiener(masks, spec[..., : self.F])
+            low = synthesised(self._cascade_wiener(masks, seen))
         elif self.wiener_iterations:
             exponent = _mask_exponent(self.model)
             first = tf.pow(tf.maximum(masks, 0.0), 1.0 / exponent) if exponent != 1 else masks
-            low = fused_stereo_segment_em(
-                tf.cast(first, spec.dtype) * spec[:, None, :, :, : self.F], spec[..., : self.F], self.wiener_iterations
-            )
+            low = fused_stereo_segment_em(tf.cast(first, spec.dtype) * seen[:, None], seen, self.wiener_iterations)
+            low = synthesised(low)
         else:
-            low = tf.cast(masks, spec.dtype) * spec[:, None, :, :, : self.F]
+            low = tf.cast(synthesised(masks), spec.dtype) * seen[:, None]
         if self.mask_extension == "zeros":
-            stems = tf.pad(low, [[0, 0], [0, 0], [0, 0], [0, 0], [0, self.n_bins - self.F]])
-        else:
-            above = extend_masks(masks, self.n_bins, self.mask_extension, axis=4)[..., self.F :]
-            stems = tf.concat([low, tf.cast(above, spec.dtype) * spec[:, None, :, :, self.F :]], axis=4)
+            # irfft pads the bins above F with zeros itself (fft_length beyond the input's bins).
+            stems = low
+        else:  # ``average``: each frame's mean mask on every bin above F (extend_masks), broadcast
+            row = tf.reduce_mean(synthesised(masks), axis=4, keepdims=True)
+            stems = tf.concat([low, tf.cast(row, spec.dtype) * spec[:, None, :, :, self.F :]], axis=4)
         frames = tf.signal.irfft(stems, [self.frame_length])
         window_fn = tf.signal.inverse_stft_window_fn(self.frame_step, forward_window_fn=hann_window)
         frames = frames * window_fn(self.frame_length, dtype=frames.dtype)
         wave = overlap_add_frames(frames, self.frame_step)[..., :length]  # (B, S, C, length)
-        return tf.transpose(wave, [0, 1, 3, 2])
+        wave = tf.transpose(wave, [0, 1, 3, 2])
+        if r is None:
+            return wave
+        rest = waveform - tf.reduce_sum(wave, axis=1)
+        return tf.concat([wave[:, :r], rest[:, None], wave[:, r:]], axis=1)
 
     def _cascade_wiener(self, masks, spec):
         """Wiener EM on (first stem, rest) as the first network's own model; the rest shared by the splitter.
