@@ -1,0 +1,105 @@
+"""The U-Net's fast inference path gives the model's own masks.
+
+``tfsep.models.unet.inference_function`` rewrites transposed convolutions
+as stride-1 convolutions on the phases of their output, and runs the last
+decoder block and the dilated mask convolution on those phases without
+assembling the full-size map in between.  Every separation, export and
+benchmark goes through it, so a wrong tap or phase would change every stem a
+user gets: these tests compare it with the Keras layers it replaces, with
+random weights and random batch-norm statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+
+def _random_batch_norms(model, seed=0):
+    """Running statistics and affine terms far from the identity, so that a mis-tiled one shows."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2.0, n).astype(np.float32),
+                    rng.normal(0, 0.5, n).astype(np.float32),
+                    rng.normal(0, 0.5, n).astype(np.float32),
+                    rng.uniform(0.2, 3.0, n).astype(np.float32),
+                ]
+            )
+
+
+@pytest.mark.parametrize("kernel", [2, 3, 4, 5])
+@pytest.mark.parametrize("n_in, n_out", [(1, 4), (3, 2)])
+def test_phase_conv_is_the_dilated_convolution(kernel, n_in, n_out):
+    import keras
+    import tensorflow as tf
+
+    from tfsep.models.unet import _is_phase_mask_conv, _phase_conv
+
+    layer = keras.layers.Conv2D(n_out, kernel, dilation_rate=2, padding="same", activation="sigmoid")
+    x = tf.random.stateless_normal((2, 12, 16, n_in), seed=[1, kernel])
+    layer.build(x.shape)
+    rng = np.random.default_rng(kernel)  # a bias too: Keras starts it at zero
+    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+    want = layer(x)
+    assert _is_phase_mask_conv(layer)
+    got = _phase_conv(layer, tf.nn.space_to_depth(x, 2))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_subpixel_phases_are_the_transposed_convolution(kernel):
+    import keras
+    import tensorflow as tf
+
+    from tfsep.models.unet import _is_stride2_deconv, _subpixel_deconv
+
+    layer = keras.layers.Conv2DTranspose(3, kernel, strides=2, padding="same", activation="relu")
+    x = tf.random.stateless_normal((2, 6, 8, 5), seed=[2, kernel])
+    layer.build(x.shape)
+    rng = np.random.default_rng(kernel)
+    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+    want = layer(x)
+    assert _is_stride2_deconv(layer)
+    np.testing.assert_allclose(_subpixel_deconv(layer, x).numpy(), want.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # one U-Net, a two-stem sigmoid head: the last block and the mask convolution on phases
+        {"params_unet_per_stem": True},  # Spleeter's layout: one U-Net per stem
+        {"params_kernel_size": 3, "params_conv_n_filters": [4, 8, 8, 16]},
+        {"params_normalization": "none"},
+        {"stems": ["vocals", "drums", "bass", "other"], "params_head": "softmax"},
+    ],
+    ids=["shared", "per-stem", "kernel3-depth4", "no-norm", "softmax4"],
+)
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fast_path_gives_the_models_masks(overrides, policy):
+    import tensorflow as tf
+
+    from tfsep import models
+    from tfsep.models import dtype_policy, inference_function
+
+    with dtype_policy(policy):
+        model = models.from_config(tiny_config(**overrides))
+        km = model.keras_model
+        _random_batch_norms(km)
+        fn = inference_function(km, model.config)
+        assert fn is not None
+        mag = tf.random.stateless_uniform((2, 64, model.config["F"], 2), seed=[3, 4]) ** 4 * 30
+        want = tf.cast(km(mag, training=False), tf.float32).numpy()
+        got = tf.cast(tf.function(fn)(mag), tf.float32).numpy()
+    assert got.shape == want.shape
+    if policy == "float32":
+        np.testing.assert_allclose(got, want, atol=1e-4)  # ratio masks amplify float32 rounding a little
+    else:  # bfloat16 activations: the two orders of summation round differently, rarely by much
+        assert np.mean(np.abs(got - want)) < 2e-3
+        assert np.max(np.abs(got - want)) < 0.1
