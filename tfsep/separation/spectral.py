@@ -121,7 +121,11 @@ class SpectralSeparation:
         r = self.residual
 
         def synthesised(t):  # the stems whose waveforms come from their spectrograms (not the residual)
-            return t if r is None else tf.concat([t[:, :r], t[:, r + 1 :]], axis=1)
+            if r is None:
+                return t
+            if r in (0, self.n_stems - 1):  # the usual case (the last stem): one slice, no concatenation
+                return t[:, 1:] if r == 0 else t[:, :r]
+            return tf.concat([t[:, :r], t[:, r + 1 :]], axis=1)
 
         if self.wiener_iterations and self.cascade_exponent:
             low = synthesised(self._cascade_wiener(masks, seen))
@@ -145,8 +149,10 @@ class SpectralSeparation:
         wave = tf.transpose(wave, [0, 1, 3, 2])
         if r is None:
             return wave
-        rest = waveform - tf.reduce_sum(wave, axis=1)
-        return tf.concat([wave[:, :r], rest[:, None], wave[:, r:]], axis=1)
+        rest = (waveform - tf.reduce_sum(wave, axis=1))[:, None]
+        if r == self.n_stems - 1:
+            return tf.concat([wave, rest], axis=1)
+        return tf.concat([wave[:, :r], rest, wave[:, r:]], axis=1)
 
     def _cascade_wiener(self, masks, spec):
         """Wiener EM on (first stem, rest) as the first network's own model; the rest shared by the splitter.
