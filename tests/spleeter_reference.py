@@ -44,21 +44,31 @@ OUTPUT_TENSORS = {
     "vocals": "strided_slice_13:0",
     "accompaniment": "strided_slice_23:0",
 }
+# And of the 4stems graph (tests/data/spleeter-graphs/4stems; ../shared/spleeter-graphs/README.md).
+OUTPUT_TENSORS_4STEMS = {
+    "vocals": "strided_slice_13:0",
+    "drums": "strided_slice_23:0",
+    "bass": "strided_slice_33:0",
+    "other": "strided_slice_43:0",
+}
 INPUT_TENSOR = "waveform:0"
 LEARNING_PHASE_TENSOR = "keras_learning_phase:0"
 
 
 class SpleeterGraph:
-    """Deezer's 2stems graph restored from a TF1 checkpoint directory."""
+    """Deezer's 2stems graph (or, with ``outputs``, another) restored from a TF1 checkpoint directory."""
 
-    def __init__(self, ckpt_dir, threads: int | None = None):
+    def __init__(self, ckpt_dir, threads: int | None = None, outputs: dict | None = None):
         """Import ``model.meta`` and restore ``model`` from ``ckpt_dir``.
 
         Args:
             ckpt_dir: folder with ``model.meta``, ``model.index`` and
                 ``model.data-00000-of-00001``.
             threads: intra-op threads; default all cores (``os.cpu_count()``).
+            outputs: ``{stem: tensor name}``; default the 2stems graph's
+                (``OUTPUT_TENSORS_4STEMS`` for the 4stems graph).
         """
+        outputs = outputs or OUTPUT_TENSORS
         import tensorflow as tf
 
         ckpt_dir = os.fspath(ckpt_dir)
@@ -77,10 +87,10 @@ class SpleeterGraph:
             saver = tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
             self.session = tf.compat.v1.Session(graph=self.graph, config=config)
             saver.restore(self.session, os.path.join(ckpt_dir, "model"))
-        self.stems = tuple(OUTPUT_TENSORS)
+        self.stems = tuple(outputs)
         self._inputs = self.graph.get_tensor_by_name(INPUT_TENSOR)
         self._phase = self.graph.get_tensor_by_name(LEARNING_PHASE_TENSOR)
-        self._outputs = {k: self.graph.get_tensor_by_name(v) for k, v in OUTPUT_TENSORS.items()}
+        self._outputs = {k: self.graph.get_tensor_by_name(v) for k, v in outputs.items()}
 
     def separate(self, waveform, leading_pad: bool = True) -> dict[str, np.ndarray]:
         """Separate a stereo 44.1 kHz ``(N, 2)`` waveform into ``{stem: (N, 2)}``.
@@ -119,6 +129,45 @@ class SpleeterGraph:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def random_checkpoint(meta, out, seed: int = 0):
+    """Deezer's graph ``meta`` with random variables, saved to ``out/model`` (with a copy of the meta graph).
+
+    For graphs released without their weights (4stems, 5stems): what they
+    compute is wrong, how they compute it (and how fast) is Deezer's.
+    Convolution kernels are scaled by their fan-in and batch norms kept near
+    the identity, so activations stay in a normal range.  Returns the graph
+    and the name of the first convolution's input (the magnitude patch).
+    """
+    import shutil
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    meta, out = Path(meta), Path(out)
+    graph = tf.Graph()
+    with graph.as_default():
+        saver = tf.compat.v1.train.import_meta_graph(str(meta), clear_devices=True)
+        convs = [op for op in graph.get_operations() if op.type == "Conv2D"]
+        first_input = convs[0].inputs[0].name
+        rng = np.random.default_rng(seed)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            for var in tf.compat.v1.global_variables():
+                shape = var.shape.as_list()
+                name = var.op.name
+                if name.endswith("moving_variance"):
+                    value = rng.uniform(0.5, 1.5, shape)
+                elif name.endswith(("gamma", "moving_mean", "beta", "bias")):
+                    value = rng.normal(0.0, 0.3, shape) + (1.0 if name.endswith("gamma") else 0.0)
+                elif len(shape) == 4:
+                    value = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[:3])), shape)
+                else:
+                    value = rng.normal(0.0, 0.1, shape) if shape else np.array(0)
+                var.load(np.asarray(value, dtype=var.dtype.as_numpy_dtype), sess)
+            saver.save(sess, str(out / "model"), write_meta_graph=False)
+    shutil.copy(meta, out / "model.meta")
+    return graph, first_input
 
 
 def benchmark(ckpt_dir, seconds: float = 30.0, repeats: int = 3) -> float:

@@ -10,43 +10,14 @@ a different mask.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from spleeter_reference import random_checkpoint
 
 GRAPHS = Path(__file__).parent / "data" / "spleeter-graphs"
 T, F = 512, 1024
-
-
-def _random_checkpoint(meta: Path, out: Path, seed: int):
-    """Deezer's graph with random variables saved to ``out/model``; returns the magnitude input's and each
-    U-Net's last convolution's tensor names, in graph order."""
-    import tensorflow as tf
-
-    graph = tf.Graph()
-    with graph.as_default():
-        saver = tf.compat.v1.train.import_meta_graph(str(meta), clear_devices=True)
-        convs = [op for op in graph.get_operations() if op.type == "Conv2D"]
-        first_input = convs[0].inputs[0].name
-        rng = np.random.default_rng(seed)
-        with tf.compat.v1.Session(graph=graph) as sess:
-            for var in tf.compat.v1.global_variables():
-                shape = var.shape.as_list()
-                name = var.op.name
-                if name.endswith("moving_variance"):
-                    value = rng.uniform(0.5, 1.5, shape)
-                elif name.endswith(("gamma", "moving_mean", "beta", "bias")):
-                    value = rng.normal(0.0, 0.3, shape) + (1.0 if name.endswith("gamma") else 0.0)
-                elif len(shape) == 4:
-                    value = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[:3])), shape)
-                else:
-                    value = rng.normal(0.0, 0.1, shape) if shape else np.array(0)
-                var.load(np.asarray(value, dtype=var.dtype.as_numpy_dtype), sess)
-            saver.save(sess, str(out / "model"), write_meta_graph=False)
-    shutil.copy(meta, out / "model.meta")
-    return graph, first_input
 
 
 def _deezer_masks(graph, out: Path, first_input: str, patch: np.ndarray, n_stems: int) -> list[np.ndarray]:
@@ -78,7 +49,7 @@ def test_import_matches_deezers_graph(name, tmp_path):
 
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
-    graph, first_input = _random_checkpoint(GRAPHS / name / "model.meta", ckpt, seed=len(name))
+    graph, first_input = random_checkpoint(GRAPHS / name / "model.meta", ckpt, seed=len(name))
     stems = load_config(name)["stems"]
     patch = np.abs(np.random.default_rng(1).normal(0, 1, (1, T, F, 2))).astype(np.float32)
     reference = _deezer_masks(graph, ckpt, first_input, patch, len(stems))
