@@ -1,12 +1,11 @@
 """The U-Net's fast inference path gives the model's own masks.
 
-``tfsep.models.unet.inference_function`` rewrites transposed convolutions
-as stride-1 convolutions on the phases of their output, and runs the last
-decoder block and the dilated mask convolution on those phases without
-assembling the full-size map in between.  Every separation, export and
-benchmark goes through it, so a wrong tap or phase would change every stem a
-user gets: these tests compare it with the Keras layers it replaces, with
-random weights and random batch-norm statistics.
+``tfsep.models.unet.inference_function`` calls a U-Net's layers one by one,
+by name, and computes a softmax head as exp / sum.  Every separation, export
+and benchmark goes through it, so a skipped layer, a wrong skip connection,
+a batch norm in the wrong mode or a softmax on the wrong axis would change
+every stem a user gets: these tests compare it with the model's own call,
+with random weights and random batch-norm statistics.
 """
 
 from __future__ import annotations
@@ -34,46 +33,10 @@ def _random_batch_norms(model, seed=0):
             )
 
 
-@pytest.mark.parametrize("kernel", [2, 3, 4, 5])
-@pytest.mark.parametrize("n_in, n_out", [(1, 4), (3, 2)])
-def test_phase_conv_is_the_dilated_convolution(kernel, n_in, n_out):
-    import keras
-    import tensorflow as tf
-
-    from tfsep.models.unet import _is_phase_mask_conv, _phase_conv
-
-    layer = keras.layers.Conv2D(n_out, kernel, dilation_rate=2, padding="same", activation="sigmoid")
-    x = tf.random.stateless_normal((2, 12, 16, n_in), seed=[1, kernel])
-    layer.build(x.shape)
-    rng = np.random.default_rng(kernel)  # a bias too: Keras starts it at zero
-    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()])
-    want = layer(x)
-    assert _is_phase_mask_conv(layer)
-    got = _phase_conv(layer, tf.nn.space_to_depth(x, 2))
-    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
-
-
-@pytest.mark.parametrize("kernel", [3, 4, 5])
-def test_subpixel_phases_are_the_transposed_convolution(kernel):
-    import keras
-    import tensorflow as tf
-
-    from tfsep.models.unet import _is_stride2_deconv, _subpixel_deconv
-
-    layer = keras.layers.Conv2DTranspose(3, kernel, strides=2, padding="same", activation="relu")
-    x = tf.random.stateless_normal((2, 6, 8, 5), seed=[2, kernel])
-    layer.build(x.shape)
-    rng = np.random.default_rng(kernel)
-    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()])
-    want = layer(x)
-    assert _is_stride2_deconv(layer)
-    np.testing.assert_allclose(_subpixel_deconv(layer, x).numpy(), want.numpy(), atol=1e-5)
-
-
 @pytest.mark.parametrize(
     "overrides",
     [
-        {},  # one U-Net, a two-stem sigmoid head: the last block and the mask convolution on phases
+        {},  # one U-Net, a two-stem sigmoid head
         {"params_unet_per_stem": True},  # Spleeter's layout: one U-Net per stem
         {"params_kernel_size": 3, "params_conv_n_filters": [4, 8, 8, 16]},
         {"params_normalization": "none"},
