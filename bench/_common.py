@@ -36,6 +36,23 @@ def timed(fn, *args):
     return time.perf_counter() - start, result
 
 
+def time_alternating(methods: dict, audio, repeats: int, warmup_samples: int = 2 * SAMPLE_RATE):
+    """Time every ``method(audio)`` ``repeats`` times, alternating, after one warm-up call each.
+
+    The warm-up (the first ``warmup_samples`` of ``audio``) pays for graph
+    building and tracing; alternating lets every method see the same machine
+    load.  Returns ``({name: [seconds]}, {name: last output})``.
+    """
+    times, outputs = {m: [] for m in methods}, {}
+    for fn in methods.values():
+        fn(audio[:warmup_samples])
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            t, outputs[name] = timed(fn, audio)
+            times[name].append(t)
+    return times, outputs
+
+
 def median(values):
     return statistics.median(values)
 

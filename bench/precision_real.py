@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import SAMPLE_RATE, machine, median, sdr  # noqa: E402
+from _common import SAMPLE_RATE, machine, median, sdr, time_alternating  # noqa: E402
 from musdb7_4stems import DEFAULT_ROOT, STEMS, test_tracks  # noqa: E402
 
 from tfsep.evaluation.metrics import global_sdr  # noqa: E402
@@ -70,14 +69,8 @@ def main():
                 for s in stems:
                     scores[p][s].append(global_sdr(truth[s], out[s]))
                     vs_f32[p][s].append(sdr(outs[precisions[0]][s], out[s]))
-        times = {p: [] for p in precisions}
-        for sep in seps.values():
-            sep.separate(long_mix[: SAMPLE_RATE * 2], SAMPLE_RATE)
-        for _ in range(args.repeats):
-            for p, sep in seps.items():
-                t = time.perf_counter()
-                sep.separate(long_mix, SAMPLE_RATE)
-                times[p].append(time.perf_counter() - t)
+        runs = {p: (lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)) for p, sep in seps.items()}
+        times, _ = time_alternating(runs, long_mix, args.repeats)
         print(f"\n{name} ({', '.join(stems)}); x real time on {len(long_mix) / SAMPLE_RATE:.0f} s of the mixtures")
         print("| precision | " + " | ".join(stems) + " | worst change | vs float32's stems (dB) | x real time |")
         print("|---" * (len(stems) + 4) + "|")

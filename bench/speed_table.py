@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _common import SAMPLE_RATE, machine, median, timed  # noqa: E402
+from _common import SAMPLE_RATE, machine, median, time_alternating  # noqa: E402
 
 DEFAULT_METHODS = "2stems:compatible,2stems:fast,2stems:default,2stems-fast:fast,2stems-fast:default"
 
@@ -80,13 +80,7 @@ def main():
         methods[f"tfsep {model} {preset} ({sep.precision})"] = lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)
     graph = SpleeterGraph(resolve("2stems").path)
     methods = {"Spleeter 2stems graph (float32)": lambda x: graph.separate(x, leading_pad=True), **methods}
-    times = {m: [] for m in methods}
-    for fn in methods.values():
-        fn(timing[: SAMPLE_RATE * 2])  # warm-up: graph building and tracing
-    for _ in range(args.repeats):
-        for name, fn in methods.items():
-            t, _ = timed(fn, timing)
-            times[name].append(t)
+    times, _ = time_alternating(methods, timing, args.repeats)
     sdrs = {}
     for name, fn in methods.items():
         per = {"vocals": [], "accompaniment": []}

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _common import SAMPLE_RATE, falcon_path, machine, median, sdr, timed  # noqa: E402
+from _common import SAMPLE_RATE, falcon_path, machine, median, sdr, time_alternating  # noqa: E402
 
 
 def falcon_truth(seconds: float):
@@ -77,13 +77,7 @@ def main():
     methods = {"Spleeter (padded)": lambda x: graph.separate(x, leading_pad=True)}
     for name, sep in seps.items():
         methods[f"tfsep {name}"] = lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)
-    outputs, times = {}, {m: [] for m in methods}
-    for fn in methods.values():
-        fn(mixture[: SAMPLE_RATE * 2])  # warm-up: graph building and tracing
-    for _ in range(args.repeats):
-        for name, fn in methods.items():
-            t, outputs[name] = timed(fn, mixture)
-            times[name].append(t)
+    times, outputs = time_alternating(methods, mixture, args.repeats)
     mid = len(mixture) // 2  # an excerpt that starts mid-music, for the first-block ratio
     starts = {name: fn(mixture[mid:]) for name, fn in methods.items()}
 

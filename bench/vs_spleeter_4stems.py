@@ -27,13 +27,11 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _common import SAMPLE_RATE, machine, median, timed  # noqa: E402
+from _common import SAMPLE_RATE, machine, median, sdr, time_alternating  # noqa: E402
 
 GRAPH = os.path.join(os.path.dirname(HERE), "tests", "data", "spleeter-graphs", "4stems", "model.meta")
 
@@ -84,15 +82,7 @@ def main():
         methods[f"tfsep {args.model} default (float32), code of {args.baseline}"] = lambda x: old.separate(
             x, SAMPLE_RATE
         )
-    times = {m: [] for m in methods}
-    outs = {}
-    for fn in methods.values():
-        fn(timing[: SAMPLE_RATE * 2])  # warm-up: graph building and tracing
-    for _ in range(args.repeats):
-        for name, fn in methods.items():
-            t, out = timed(fn, timing)
-            times[name].append(t)
-            outs[name] = out
+    times, outs = time_alternating(methods, timing, args.repeats)
     print(f"# {machine()}; native bfloat16 used: {native_bfloat16()}")
     print(f"# speed on {args.seconds:g} s of real music, median of {args.repeats}, same process, alternating")
     print("| method | x real time | vs Spleeter's 4stems graph |")
@@ -109,11 +99,7 @@ def main():
         old_name = names[-1]
         print(f"# {auto} vs float32 the old way: {median(times[old_name]) / median(times[auto]):.2f}x")
         for stem, y in outs[fp32].items():
-            ref = outs[old_name][stem]
-            sdr = 10 * np.log10(
-                np.sum(ref.astype(np.float64) ** 2) / max(np.sum((ref - y).astype(np.float64) ** 2), 1e-30)
-            )
-            print(f"# {stem}: new float32 path vs old, {sdr:.1f} dB signal-to-difference")
+            print(f"# {stem}: new float32 path vs old, {sdr(outs[old_name][stem], y):.1f} dB signal-to-difference")
     graph.close()
 
 
