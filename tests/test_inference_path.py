@@ -16,7 +16,7 @@ from conftest import tiny_config
 
 
 def _random_batch_norms(model, seed=0):
-    """Running statistics and affine terms far from the identity, so that a mis-tiled one shows."""
+    """Running statistics and affine terms far from the identity, so that a norm in the wrong mode shows."""
     import keras
 
     rng = np.random.default_rng(seed)
