@@ -71,18 +71,38 @@ def residual_stem(residual, stems) -> str | None:
 
 def with_residual(stems, mixture, residual_index):
     """Stems ``(..., S, L, C)`` with stem ``residual_index`` replaced by ``mixture (..., L, C)`` minus the others."""
-    import tensorflow as tf
-
     if residual_index is None:
         return stems
-    # The others summed on their own (not all minus this one): a separation that already made this
-    # stem the residual gets it back unchanged, bit for bit.
-    others = tf.reduce_sum(
-        tf.concat([stems[..., :residual_index, :, :], stems[..., residual_index + 1 :, :, :]], -3), -3
-    )
-    parts = [
-        stems[..., :residual_index, :, :],
-        (mixture - others)[..., None, :, :],
-        stems[..., residual_index + 1 :, :, :],
-    ]
-    return tf.concat(parts, axis=-3)
+    return insert_residual(without_stem(stems, residual_index, -3), mixture, residual_index)
+
+
+def without_stem(t, index: int, axis: int):
+    """``t`` without entry ``index`` along its (static) stems ``axis``: one slice when it is the first or last."""
+    import tensorflow as tf
+
+    axis %= t.shape.rank
+    n = t.shape[axis]
+
+    def part(start, stop):
+        return t[(slice(None),) * axis + (slice(start, stop),)]
+
+    if index == n - 1:
+        return part(None, index)
+    if index == 0:
+        return part(1, None)
+    return tf.concat([part(None, index), part(index + 1, None)], axis=axis)
+
+
+def insert_residual(others, mixture, index: int):
+    """Stems ``(..., S, L, C)`` from the others ``(..., S - 1, L, C)``: ``mixture`` minus their sum put at ``index``.
+
+    The one place the residual is formed, so a separation that makes it
+    itself (``SpectralSeparation.residual``) and :func:`with_residual` after it
+    agree bit for bit.
+    """
+    import tensorflow as tf
+
+    rest = (mixture - tf.reduce_sum(others, axis=-3))[..., None, :, :]
+    if index == others.shape[-3]:
+        return tf.concat([others, rest], axis=-3)
+    return tf.concat([others[..., :index, :, :], rest, others[..., index:, :, :]], axis=-3)

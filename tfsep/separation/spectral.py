@@ -21,6 +21,7 @@ from ..audio.spectral import (
 from ..audio.wiener import fused_stereo_segment_em, wiener
 from ..models import inference_function
 from ..models.layers import RatioMask
+from .presets import insert_residual, without_stem
 
 
 class SpectralSeparation:
@@ -121,11 +122,7 @@ class SpectralSeparation:
         r = self.residual
 
         def synthesised(t):  # the stems whose waveforms come from their spectrograms (not the residual)
-            if r is None:
-                return t
-            if r in (0, self.n_stems - 1):  # the usual case (the last stem): one slice, no concatenation
-                return t[:, 1:] if r == 0 else t[:, :r]
-            return tf.concat([t[:, :r], t[:, r + 1 :]], axis=1)
+            return t if r is None else without_stem(t, r, 1)
 
         if self.wiener_iterations and self.cascade_exponent:
             low = synthesised(self._cascade_wiener(masks, seen))
@@ -147,12 +144,7 @@ class SpectralSeparation:
         frames = frames * window_fn(self.frame_length, dtype=frames.dtype)
         wave = overlap_add_frames(frames, self.frame_step)[..., :length]  # (B, S, C, length)
         wave = tf.transpose(wave, [0, 1, 3, 2])
-        if r is None:
-            return wave
-        rest = (waveform - tf.reduce_sum(wave, axis=1))[:, None]
-        if r == self.n_stems - 1:
-            return tf.concat([wave, rest], axis=1)
-        return tf.concat([wave[:, :r], rest, wave[:, r:]], axis=1)
+        return wave if r is None else insert_residual(wave, waveform, r)
 
     def _cascade_wiener(self, masks, spec):
         """Wiener EM on (first stem, rest) as the first network's own model; the rest shared by the splitter.
