@@ -398,3 +398,23 @@ def test_splitter_starts_from_the_accompaniment_unet_of_a_two_stem_model(
         _weights(load_model(str(tmp_path / "run")).keras_model.get_layer("first")), _weights(tiny_model.keras_model)
     ):
         np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_from_a_cascade_with_another_vocal_network_copies_its_splitter(band_data, trained_cascade, tmp_path):
+    """``warm_start: CASCADE`` into a cascade whose first network differs: the splitter is copied by path.
+
+    The new first network is one U-Net with a two-stem head, whose layers are
+    named ``unet_*`` like the splitter's: matched by name alone they collided.
+    """
+    from tfsep.pretrained import load_model
+    from tfsep.training.loop import Trainer
+
+    cfg = cascade_config(None, band_data, train_max_steps=0, warm_start=str(trained_cascade))
+    cfg["model"]["params"]["first"]["params"]["unet_per_stem"] = False
+    cfg["model"]["params"]["freeze"] = False
+    Trainer(cfg, tmp_path / "run", quiet=True).run()
+    new = load_model(str(tmp_path / "run")).keras_model
+    old = load_model(str(trained_cascade)).keras_model
+    for a, b in zip(_weights(new.get_layer("splitter")), _weights(old.get_layer("splitter"))):
+        np.testing.assert_array_equal(a, b)
+    assert new.get_layer("first").get_layer("unet_enc1_conv").get_weights()[0].shape[-1] == 4

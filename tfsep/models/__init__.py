@@ -63,6 +63,17 @@ def leaf_layers(model):
             yield layer
 
 
+def layer_paths(model, prefix: str = ""):
+    """``(path, layer)`` for every layer with weights: ``splitter/unet_enc1_conv`` inside a nested model."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from layer_paths(layer, f"{prefix}{layer.name}/")
+        elif layer.weights:
+            yield f"{prefix}{layer.name}", layer
+
+
 def build(config: dict):
     """Build the (untrained) Keras model a validated config describes.
 

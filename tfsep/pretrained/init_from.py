@@ -77,7 +77,11 @@ def load_part_weights(net, config: dict, source: str, load_named, part: str = "f
 def copy_weights(model, name: str, load_named) -> int:
     """``training.warm_start``: copy weights into ``model`` from a tfsep model; returns the layers copied.
 
-    ``name`` (a model name or directory): layer by layer, by name.
+    ``name`` (a model name or directory): layer by layer, by path (a
+    nested model's name, then the layer's: ``splitter/unet_enc1_conv``), so
+    a cascade's splitter comes from another cascade's even when their
+    ``first`` networks differ; where no path matches (a plain U-Net into a
+    cascade, or back), by the layers' own names.
     ``name:stem`` (e.g. ``2stems:accompaniment``): the U-Net of that stem of a
     per-stem model (layers ``<stem>_*``) into every trainable U-Net of
     ``model`` (layers ``<prefix>_*``, same shapes); the last convolution's
@@ -92,7 +96,12 @@ def copy_weights(model, name: str, load_named) -> int:
             raise ModelError(f"warm_start {name}: {source} has no U-Net for stem {stem!r}")
         targets = [(layer, layer.name.split("_", 1)[-1]) for layer in models.leaf_layers(model) if layer.trainable]
     else:
-        targets = [(layer, layer.name) for layer in models.leaf_layers(model)]
+        src_paths = dict(models.layer_paths(src))
+        targets = [(layer, path) for path, layer in models.layer_paths(model)]
+        if any(path in src_paths for _, path in targets):
+            src_layers = src_paths
+        else:
+            targets = [(layer, layer.name) for layer in models.leaf_layers(model)]
     copied = 0
     for layer, key in targets:
         if key not in src_layers:
