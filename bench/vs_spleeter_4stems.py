@@ -6,11 +6,13 @@ the right names and shapes (``spleeter_reference.random_checkpoint``) and
 timed as Spleeter runs it (``frame_length`` zeros in front).  Its stems are
 meaningless; its speed is Deezer's graph's.  Against it, on ``--seconds`` of
 real music (the MUSDB18 test mixtures of --musdb concatenated, else Falcon 69
-looped): ``--model`` (default the shipped ``4stems-real``) with the default
-and fast presets in ``auto`` precision and in float32.  With ``--baseline
-DIR`` (a checkout of an older tfsep, e.g. ``git worktree add /tmp/before
-407d9b8^``), that tree's ``tfsep`` package is imported under another name and
-the same model is also timed with it in float32: "float32 the old way".
+looped): each of ``--model`` (comma-separated; default the shipped
+``4stems-real``) with the default and fast presets in ``auto`` precision and
+in float32.  With ``--baseline DIR`` (a checkout of an older tfsep, e.g.
+``git worktree add /tmp/before 407d9b8^``), that tree's ``tfsep`` package is
+imported under another name and ``--baseline-model`` (default the first
+``--model``) is also timed with it in float32: "float32 the old way", which
+every model's ``auto`` default is then compared with.
 Everything is loaded and warmed up once, then timed ``--repeats`` times,
 alternating, in one process; medians.  Stems of the new float32 path are
 compared with the old one's (signal-to-difference ratio) as a check that
@@ -51,8 +53,9 @@ def import_tree(root: str, name: str = "tfsep_before"):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--musdb", default=None, help="a MUSDB18 root: time on its test mixtures")
-    p.add_argument("--model", default="4stems-real")
+    p.add_argument("--model", default="4stems-real", help="model names or directories, comma-separated")
     p.add_argument("--baseline", default=None, help="an older tfsep checkout to time in float32 as well")
+    p.add_argument("--baseline-model", default=None, help="the model the old checkout runs (default: first --model)")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
@@ -69,19 +72,22 @@ def main():
         random_checkpoint(GRAPH, ckpt, seed=0)
         graph = SpleeterGraph(ckpt, outputs=OUTPUT_TENSORS_4STEMS)
     methods["Spleeter 4stems graph (Deezer's, float32, random weights)"] = lambda x: graph.separate(x)
+    model_names = [m.strip() for m in args.model.split(",") if m.strip()]
+    base_model = args.baseline_model or model_names[0]
     seps = {}
-    for quality in ("default", "fast"):
-        for precision in ("auto", "float32"):
-            sep = Separator(args.model, quality=quality, precision=precision)
-            seps[quality, precision] = sep
-            label = f"tfsep {args.model} {quality} ({sep.precision})"
-            methods[label] = lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)
+    for model in model_names:
+        for quality in ("default", "fast"):
+            for precision in ("auto", "float32"):
+                sep = Separator(model, quality=quality, precision=precision)
+                seps[model, quality, precision] = sep
+                label = f"tfsep {model} {quality} ({sep.precision})"
+                methods[label] = lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)
+    old_name = None
     if args.baseline:
         import_tree(args.baseline)
-        old = importlib.import_module("tfsep_before.separation").Separator(args.model, quality="default")
-        methods[f"tfsep {args.model} default (float32), code of {args.baseline}"] = lambda x: old.separate(
-            x, SAMPLE_RATE
-        )
+        old = importlib.import_module("tfsep_before.separation").Separator(base_model, quality="default")
+        old_name = f"tfsep {base_model} default (float32), code of {args.baseline}"
+        methods[old_name] = lambda x: old.separate(x, SAMPLE_RATE)
     times, outs = time_alternating(methods, timing, args.repeats)
     print(f"# {machine()}; native bfloat16 used: {native_bfloat16()}")
     print(f"# speed on {args.seconds:g} s of real music, median of {args.repeats}, same process, alternating")
@@ -92,12 +98,14 @@ def main():
     for name in names:
         t = median(times[name])
         print(f"| {name} | {args.seconds / t:.1f} | {base / t:.2f}x |")
-    fp32 = f"tfsep {args.model} default (float32)"
-    auto = f"tfsep {args.model} default ({seps['default', 'auto'].precision})"
-    print(f"# {auto} vs {fp32}: {median(times[fp32]) / median(times[auto]):.2f}x")
-    if args.baseline:
-        old_name = names[-1]
-        print(f"# {auto} vs float32 the old way: {median(times[old_name]) / median(times[auto]):.2f}x")
+    for model in model_names:
+        fp32 = f"tfsep {model} default (float32)"
+        auto = f"tfsep {model} default ({seps[model, 'default', 'auto'].precision})"
+        print(f"# {auto} vs {fp32}: {median(times[fp32]) / median(times[auto]):.2f}x")
+        if old_name:
+            print(f"# {auto} vs {base_model} float32 the old way: {median(times[old_name]) / median(times[auto]):.2f}x")
+    if old_name:
+        fp32 = f"tfsep {base_model} default (float32)"
         for stem, y in outs[fp32].items():
             print(f"# {stem}: new float32 path vs old, {sdr(outs[old_name][stem], y):.1f} dB signal-to-difference")
     graph.close()
