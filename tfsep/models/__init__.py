@@ -54,13 +54,8 @@ def dtype_policy(name: str):
 
 def leaf_layers(model):
     """Every layer with weights, nested models (a cascade's ``first`` and ``splitter``) opened up."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from leaf_layers(layer)
-        elif layer.weights:
-            yield layer
+    for _, layer in layer_paths(model):
+        yield layer
 
 
 def layer_paths(model, prefix: str = ""):
