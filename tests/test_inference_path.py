@@ -66,3 +66,14 @@ def test_fast_path_gives_the_models_masks(overrides, policy):
     else:  # bfloat16 activations: the two orders of summation round differently, rarely by much
         assert np.mean(np.abs(got - want)) < 2e-3
         assert np.max(np.abs(got - want)) < 0.1
+
+
+def test_a_mask_convolution_the_fast_head_cannot_run_falls_back_visibly():
+    """A last convolution that is not the same-padded, stride-1 kind the fast head rewrites: warn, use the model."""
+    from tfsep import models
+    from tfsep.models import inference_function
+
+    model = models.from_config(tiny_config())
+    model.keras_model.get_layer("vocals_mask_conv").padding = "valid"
+    with pytest.warns(RuntimeWarning, match="vocals_mask_conv is not a same-padded"):
+        assert inference_function(model.keras_model, model.config) is None

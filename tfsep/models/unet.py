@@ -91,19 +91,9 @@ def build_unet(config):
 # -- inference ---------------------------------------------------------------------
 
 
-def _softmax(layer, x):
-    """``layer(x)`` for a Keras ``Softmax`` layer, as exp / sum along its axis.
-
-    Equal up to float rounding; oneDNN's softmax along an axis other than
-    the last (here the stems) was 5x slower on CPU (33 vs 6.4 ms for a
-    3-stem 512 x 1536 stereo segment).
-    """
-    import tensorflow as tf
-
-    return _exp_over_sum(tf.cast(x, layer.compute_dtype), layer.axis)
-
-
 def _exp_over_sum(x, axis):
+    """Softmax along ``axis`` as exp / sum: oneDNN's softmax along an axis other than the last (here the stems)
+    was 5x slower on CPU (33 vs 6.4 ms for a 3-stem 512 x 1536 stereo segment)."""
     import tensorflow as tf
 
     e = tf.exp(x - tf.reduce_max(x, axis=axis, keepdims=True))
@@ -114,11 +104,11 @@ def inference_function(model, config):
     """A faster ``model(magnitude, training=False)`` for a U-Net built by :func:`build_unet`.
 
     Calls the model's own layers (by name, so the live weights) in the same
-    order, without the functional model's call machinery, and the softmax
-    head as exp / sum (:func:`_softmax`): equal up to float rounding, 12-14%
-    faster than the model call for one U-Net in float32 and bfloat16 with
-    AVX-512, within 7% of it (slower) with AVX2 only.  The mask convolution
-    and everything after it run as :func:`_float32_head` (another 7% for
+    order, without the functional model's call machinery: equal up to float
+    rounding, 12-14% faster than the model call for one U-Net in float32 and
+    bfloat16 with AVX-512, within 7% of it (slower) with AVX2 only.  The mask
+    convolution and everything after it (the stems' layout, a softmax as exp
+    / sum, the ratio masks) run as :func:`_float32_head` (another 7% for
     2stems-fast in bfloat16: 39.9 -> 37.2 ms a segment).  (Rewriting the transposed
     convolutions as stride-1 convolutions plus ``depth_to_space``, and the
     last block with the dilated mask convolution on the phases of the output,
@@ -156,15 +146,8 @@ def inference_function(model, config):
                 for j in range(1, depth + 1)
             ]
             branches.append((enc, dec, get(f"{prefix}mask_conv")))
-        if params["unet_per_stem"]:
-            expand = [get(f"{s}_expand") for s in stems]
-            stack = get("stack_stems") if len(stems) > 1 else None
-        else:
-            split, stems_first = get("split_stems"), get("stems_first")
-        softmax = None
-        if params["head"] == "softmax":
-            softmax = get("softmax_masks" if params["unet_per_stem"] else "masks")
         ratio = get("masks") if params["head"] == "sigmoid" or params["unet_per_stem"] else None
+        head = _float32_head([b[2] for b in branches], params, len(stems), ratio)
     except ValueError as exc:
         # A U-Net config whose model lacks a layer this path needs: say so, do not slow down in silence.
         warnings.warn(
@@ -175,7 +158,7 @@ def inference_function(model, config):
         )
         return None
 
-    def branch(x, enc, dec, mask_conv):
+    def branch(x, enc, dec):
         skips = []
         for conv, norm, act in enc:
             y = conv(x)
@@ -187,25 +170,11 @@ def inference_function(model, config):
             x = norm(act(deconv(x)), training=False)
             if skip is not None:  # dropout is the identity at inference
                 x = skip([skips[depth - 1 - j], x])
-        return x if head is not None else mask_conv(x)
-
-    head = _float32_head([b[2] for b in branches], params, len(stems), ratio)
+        return x
 
     def masks(mag):
         x = log_mag(mag) if log_mag is not None else mag
-        outs = [branch(x, *b) for b in branches]
-        if head is not None:
-            return head(outs, mag)
-        if params["unet_per_stem"]:
-            outs = [e(y) for e, y in zip(expand, outs)]
-            m = stack(outs) if stack is not None else outs[0]
-        else:
-            m = stems_first(split(outs[0]))
-        if softmax is not None:
-            m = _softmax(softmax, m)
-        if ratio is not None:
-            m = ratio([m, mag])
-        return m
+        return head([branch(x, enc, dec) for enc, dec, _ in branches], mag)
 
     return masks
 
@@ -218,8 +187,11 @@ def _float32_head(mask_convs, params, n_stems, ratio):
     network's dtype; its bias, sigmoid, the stems' layout, the softmax and
     the ratio normalisation then run in float32, where the masks are kept
     anyway (under ``mixed_bfloat16`` Keras computes the bias and sigmoid in
-    bfloat16 first).  Same masks as the layers up to rounding; None when a
-    mask convolution is not of the kind built here (the layers then run).
+    bfloat16 first).  Same masks as the layers up to rounding.
+
+    Raises:
+        ValueError: a mask convolution that is not of the kind
+            :func:`unet_branch` builds (the model is then called as it is).
     """
     import tensorflow as tf
 
@@ -235,7 +207,7 @@ def _float32_head(mask_convs, params, n_stems, ratio):
             and c.activation in (keras.activations.sigmoid, keras.activations.linear)
         )
         if not supported:
-            return None
+            raise ValueError(f"layer {c.name} is not a same-padded, stride-1 Conv2D with a bias")
     per_stem, softmax = params["unet_per_stem"], params["head"] == "softmax"
 
     def head(outs, mag):
