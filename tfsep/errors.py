@@ -23,3 +23,19 @@ class ModelError(TfsepError):
 
 class OutputError(TfsepError):
     """An output cannot be written where asked (exists, unwritable, outside OUTDIR)."""
+
+
+def error_gist(text, limit: int = 300) -> str:
+    """A multi-line message (TensorFlow's carry the Python stack of the graph's node) as its one telling line.
+
+    That is the last line that is not stack or node bookkeeping; at most ``limit`` characters.
+    """
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    telling = [line for line in lines if not line.startswith(("File ", "[[", "Detected at node", "Traceback"))]
+    line = " ".join((telling or lines or [""])[-1].split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def internal_error(where, exc) -> str:
+    """``WHERE: internal error: Type: gist``: a failure tfsep did not foresee, on one line."""
+    return f"{where}: internal error: {type(exc).__name__}: {error_gist(exc)}"

@@ -25,6 +25,7 @@ import errno
 import json
 import math
 import os
+import re
 import subprocess
 import tempfile
 import warnings
@@ -39,6 +40,12 @@ from .codecs import ffmpeg_input, one_line, require_tool
 
 STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
 RESAMPLE_QUALITY = "HQ"
+# Rates audio is stored at: telephone speech (8 kHz) down to 4 kHz, up to DXD/768 kHz converters.  A header
+# outside says something else: 1 Hz would make every real sample 44,100 samples of "audio" to resample.
+MIN_SAMPLE_RATE = 4000
+MAX_SAMPLE_RATE = 768000
+# libsndfile's own limit (SF_MAX_CHANNELS); ffmpeg stops at 512: no audio layout comes near either.
+MAX_FILE_CHANNELS = 1024
 
 
 # ----------------------------------------------------------------- metadata
@@ -94,6 +101,7 @@ def _probe(path, stream=0, ffprobe_only=False):
         try:
             i = sf.info(path)
             if i.samplerate > 0 and i.channels > 0:
+                _check_format(path, int(i.samplerate), int(i.channels))
                 frames = int(i.frames) if 0 <= i.frames < 2**62 else None
                 return AudioInfo(
                     int(i.samplerate),
@@ -117,26 +125,49 @@ def _probe(path, stream=0, ffprobe_only=False):
     ]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        meta = json.loads(res.stdout or "{}")
-    except (subprocess.TimeoutExpired, ValueError) as e:
+    except subprocess.TimeoutExpired as e:
         raise AudioError(f"{path}: ffprobe could not read it ({one_line(e)})") from None
+    try:
+        meta = json.loads(res.stdout or "{}")
+    except ValueError:  # ffprobe gave up halfway through its JSON (a header it refuses)
+        meta = {}
     streams = [s for s in meta.get("streams", []) if s.get("codec_type") == "audio"]
     if res.returncode != 0 or not streams:
-        err = res.stderr.replace(ffmpeg_input(path) + ": ", "").strip()
-        why = one_line(err.splitlines()[-1]) if err else "no audio stream"
-        raise AudioError(
-            f"{path}: not a readable audio file ({why}); expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4"
-        )
+        raise _unreadable(path, res.stderr)
     if stream >= len(streams) and not ffprobe_only:
         raise AudioError(f"{path}: has {len(streams)} audio stream(s), stream {stream} was asked for")
     s = streams[min(stream, len(streams) - 1)]
     rate, channels = int(s.get("sample_rate") or 0), int(s.get("channels") or 0)
-    if rate <= 0 or channels <= 0:
-        raise AudioError(f"{path}: corrupt audio stream (sample rate {rate}, {channels} channels)")
+    _check_format(path, rate, channels)
     duration = s.get("duration") or meta.get("format", {}).get("duration")
     duration = float(duration) if duration not in (None, "N/A") else None
     frames = None if duration is None else int(round(duration * rate))
     return AudioInfo(rate, channels, frames, duration, "ffmpeg", len(streams))
+
+
+EXPECTED_FORMATS = "expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4"
+
+
+def _unreadable(path, stderr: str) -> AudioError:
+    """ "not a readable audio file" with ffprobe's last line (its first says where; the last says why)."""
+    lines = [line for line in stderr.replace(ffmpeg_input(path) + ": ", "").strip().splitlines() if line.strip()]
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", line) for line in lines]  # "[pcm_s16le @ 0x55...] "
+    why = one_line(lines[-1]) if lines else "no audio stream"
+    return AudioError(f"{path}: not a readable audio file ({why}); {EXPECTED_FORMATS}")
+
+
+def _check_format(path, rate: int, channels: int) -> None:
+    """Refuse a header no audio has, before a sample is read (a 1 Hz header would make hours of "audio")."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: not a readable audio file: its header says {rate} Hz, and audio is stored at "
+            f"{MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz (a corrupt header?)"
+        )
+    if not 1 <= channels <= MAX_FILE_CHANNELS:
+        raise AudioError(
+            f"{path}: not a readable audio file: its header says {channels} channels "
+            f"(at most {MAX_FILE_CHANNELS}; a corrupt header?)"
+        )
 
 
 def audio_info(path):

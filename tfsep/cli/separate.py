@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..errors import TfsepError
+from ..errors import TfsepError, internal_error
 from . import options
 from .common import EXIT_FAILED, FiniteFloat, error, fail, note_line, status_line, stop_requested
 
@@ -42,6 +42,9 @@ def separate(inputs, output_dir, model, offset, duration, as_json, overwrite, qu
     """
     talk = not quiet and not as_json
     sep_options = options.separator_kwargs(params)
+    slow = options.precision_note(params)
+    if slow and not quiet:
+        note_line(slow)
     out = options.writer_kwargs(params)
     filename_template, clip = out["filename_template"], out["clip"]
     stem_list, overlap = sep_options["stems"], sep_options["overlap"]
@@ -111,7 +114,7 @@ def _separate_one(sep, path, output_dir, talk, run) -> dict:
     except Exception as exc:  # one bad file must not stop the batch
         if stop_requested():  # the interrupt surfaced inside TensorFlow as another exception
             raise KeyboardInterrupt from None
-        message = str(exc) if isinstance(exc, TfsepError) else f"{path}: internal error: {type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, TfsepError) else internal_error(path, exc)
         error(message)
         return {"input": path, "status": "failed", "error": message}
     summary["status"] = "ok"

@@ -11,6 +11,8 @@ Pure Python: nothing here imports TensorFlow.
 from .loader import (
     CONFIG_DIR,
     MASK_EXTENSIONS,
+    MAX_BATCH_SIZE,
+    MAX_OVERLAP,
     builtin_config_names,
     from_spleeter,
     load_config,
@@ -21,6 +23,8 @@ from .loader import (
 __all__ = [
     "CONFIG_DIR",
     "MASK_EXTENSIONS",
+    "MAX_BATCH_SIZE",
+    "MAX_OVERLAP",
     "builtin_config_names",
     "from_spleeter",
     "load_config",

@@ -156,6 +156,13 @@ SEPARATION = {
     "overlap": (NUMBER, 0.125),
     "batch_size": (int, 1),
 }
+# The one overlap range (configs, Separator, --overlap).  Segments may share at most half their length:
+# beyond, every sample is separated three times or more (0.99 would be a hundred), for crossfades longer
+# than the part of a segment that is not faded.
+MAX_OVERLAP = 0.5
+# The one batch range: segments per model call.  A batch is read and held whole, with its spectrograms
+# (about 70 MB a segment for Spleeter's models): beyond this, memory, not speed, is what grows.
+MAX_BATCH_SIZE = 64
 
 # Spleeter keys that describe its own training infrastructure: accepted from
 # Spleeter files and dropped, since tfsep's loop is configured differently.
@@ -280,10 +287,10 @@ def validate(raw: dict, source: str = "<config>") -> dict:
     sep = cfg["separation"]
     if sep["segment"] is not None and sep["segment"] <= 0:
         fail(source, "separation.segment", "must be positive seconds or null")
-    if not 0 <= sep["overlap"] < 1:
-        fail(source, "separation.overlap", f"must be a fraction in [0, 1), got {sep['overlap']}")
-    if sep["batch_size"] < 1:
-        fail(source, "separation.batch_size", "must be >= 1")
+    if not 0 <= sep["overlap"] <= MAX_OVERLAP:
+        fail(source, "separation.overlap", f"must be a fraction in [0, {MAX_OVERLAP}], got {sep['overlap']}")
+    if not 1 <= sep["batch_size"] <= MAX_BATCH_SIZE:
+        fail(source, "separation.batch_size", f"must be between 1 and {MAX_BATCH_SIZE}, got {sep['batch_size']}")
     return cfg
 
 

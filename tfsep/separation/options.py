@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import MASK_EXTENSIONS
+from ..config import MASK_EXTENSIONS, MAX_BATCH_SIZE
 from ..errors import TfsepError
 from .plan import SegmentPlan, config_plan
 from .precision import resolve_precision
 from .presets import preset, residual_stem
+from .tta import MAX_SHIFTS
 from .waveform import separation_domain
 
 
@@ -67,8 +68,8 @@ def separation_options(
     options = preset(quality)
     plan = config_plan(cfg, segment, overlap)
     batch = int(batch_size or cfg["separation"]["batch_size"])
-    if batch < 1:
-        raise TfsepError(f"batch_size must be >= 1, got {batch}")
+    if not 1 <= batch <= MAX_BATCH_SIZE:
+        raise TfsepError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch}")
     all_stems = list(cfg["stems"])
     selected = select_stems(all_stems, stems, cfg["name"])
     domain = separation_domain(cfg)
@@ -86,8 +87,11 @@ def separation_options(
     if wiener and not spectral:
         raise TfsepError(f"--wiener refines spectrogram masks; model {cfg['name']} separates waveforms directly")
     n_shifts = int(pick(shifts, "shifts"))
-    if n_shifts < 0:
-        raise TfsepError(f"shifts must be >= 0, got {shifts}")
+    if not 0 <= n_shifts <= MAX_SHIFTS:
+        raise TfsepError(
+            f"shifts must be between 0 and {MAX_SHIFTS}, got {shifts}: each shift is one more pass of the model "
+            f"over every segment ({MAX_SHIFTS} already make separation {MAX_SHIFTS + 1} times slower)"
+        )
     return SeparationOptions(
         plan=plan,
         batch_size=batch,

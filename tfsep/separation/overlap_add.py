@@ -81,9 +81,9 @@ def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on
     # Samples and channels share one axis (weights repeated per channel): NumPy's inner loops then run
     # over whole segments, not over the two channels of one sample.
     C = channels
-    span = (batch_size - 1) * H + L
-    acc = np.empty((S, span * C), dtype=np.float32)
-    wsum = np.empty(span * C, dtype=np.float32)
+    # Sized for the batches that come (a short track with a big --batch-size has few segments): grown as needed.
+    acc = np.empty((S, 0), dtype=np.float32)
+    wsum = np.empty(0, dtype=np.float32)
     wrep = np.repeat(np.asarray(window, np.float32), C)
     filled = 0  # acc[:, :filled * C] holds contributions (the overlap carried from the last batch)
     start = 0
@@ -117,6 +117,9 @@ def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on
                 break
             off += H
         result = run(segs)
+        span = (offsets[-1] + L) * C
+        if acc.shape[1] < span:  # the first batch, or a fuller one than before: keep what was carried over
+            acc, wsum = _grown(acc, span, filled * C), _grown(wsum, span, filled * C)
         for seg, o, stems in zip(segs, offsets, result):
             n = len(seg)
             shared = max(min(filled, o + n) - o, 0)  # samples other segments reached first
@@ -140,3 +143,10 @@ def _stream(blocks, run, segment, hop, window, n_stems, channels, batch_size, on
         if final:
             return
         pending, start = pending[off:], start + off
+
+
+def _grown(buffer: np.ndarray, size: int, keep: int) -> np.ndarray:
+    """``buffer`` with room for ``size`` entries on its last axis, its first ``keep`` kept."""
+    bigger = np.empty(buffer.shape[:-1] + (size,), dtype=buffer.dtype)
+    bigger[..., :keep] = buffer[..., :keep]
+    return bigger

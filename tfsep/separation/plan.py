@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import segment_samples
+from ..config import MAX_OVERLAP, segment_samples
 from ..errors import TfsepError
 from .waveform import separation_domain
 
@@ -59,8 +59,8 @@ def crossfade_window(length: int, overlap: int, edge: int = 0) -> np.ndarray:
 
 def make_plan(segment: int, overlap_fraction: float, edge: int, padding: int = 0) -> SegmentPlan:
     """A plan for segments of ``segment`` samples overlapping by ``overlap_fraction`` of their length."""
-    if not 0 <= overlap_fraction <= 0.5:
-        raise TfsepError(f"overlap must be a fraction between 0 and 0.5, got {overlap_fraction}")
+    if not 0 <= overlap_fraction <= MAX_OVERLAP:
+        raise TfsepError(f"overlap must be a fraction between 0 and {MAX_OVERLAP}, got {overlap_fraction}")
     overlap = int(round(overlap_fraction * segment))
     window = crossfade_window(segment, overlap, edge)
     return SegmentPlan(segment, overlap, segment - overlap, edge, window, int(padding))

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
+# Each shift is one more pass of the model over every segment, traced into one graph: beyond this, a
+# request is a typo or hours of work (Demucs' paper used 10).
+MAX_SHIFTS = 16
+
 
 def shift_offsets(shifts: int, max_shift: int) -> list[int]:
-    """``shifts`` delays in samples, spread evenly over ``(0, max_shift)``: deterministic, no seed needed."""
-    return [int(round((k + 0.5) / shifts * max_shift)) for k in range(shifts)] if shifts else []
+    """``shifts`` delays in samples, spread evenly over ``(0, max_shift)``: deterministic, no seed needed.
+
+    Delays that round to the same sample (a segment shorter than the shifts) are one pass, not several.
+    """
+    offsets = [int(round((k + 0.5) / shifts * max_shift)) for k in range(shifts)] if shifts else []
+    return sorted(set(offsets))
 
 
 def augmented(run, segment: int, shifts: int = 0, max_shift: int = 0, channel_swap: bool = False):
