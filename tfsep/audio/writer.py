@@ -23,6 +23,7 @@ import time
 import numpy as np
 import soundfile as sf
 
+from ..console.interrupts import track_temp, untrack_temp
 from ..errors import AudioError, OutputError
 from .codecs import (
     CLIP_MODES,
@@ -320,6 +321,7 @@ class AudioWriter:
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: cannot finish writing ({one_line(e)})") from None
+        untrack_temp(self._tmp)
         self._tmp = None
         self._done = True
         self._cleanup()
@@ -353,10 +355,7 @@ class AudioWriter:
             self._sf = None
         self._cleanup()
         if self._tmp is not None:
-            try:
-                os.remove(self._tmp)
-            except FileNotFoundError:
-                pass
+            forget_partial(self._tmp)
             self._tmp = None
             remove_partial_dir(self.path)
 
@@ -375,12 +374,22 @@ def partial_file(target, kind: str, suffix: str = "") -> str:
     folder = os.path.join(os.path.dirname(target), PARTIAL_DIR)
     os.makedirs(folder, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}{kind}{os.getpid()}-", suffix=suffix, dir=folder)
+    track_temp(path, folder)  # a hard stop (a signal during a long model call) removes it
     try:
         os.close(fd)
     except BaseException:
-        os.remove(path)
+        forget_partial(path)
         raise
     return path
+
+
+def forget_partial(path) -> None:
+    """Remove a temp made by :func:`partial_file` (if it is still there), and stop tracking it."""
+    untrack_temp(path)
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def remove_partial_dir(target) -> None:
@@ -392,14 +401,22 @@ def remove_partial_dir(target) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """True while process ``pid`` exists (ours or another user's): its temps are not stale."""
+    """True while process ``pid`` runs (ours or another user's): its temps are not stale.
+
+    A zombie (killed, not yet reaped: a killed worker whose parent died too)
+    is not running: its temps are stale.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # exists, owned by someone else
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc (macOS): it exists
+        return True
 
 
 def sweep_partials(directory) -> int:

@@ -10,12 +10,13 @@ import threading
 
 import click
 
+from ..console import interrupts
 from ..console.interrupts import interrupt
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # Ctrl-C and SIGTERM alike: what a shell reports for a job stopped by SIGINT (128 + 2).
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interrupts.EXIT_INTERRUPTED
 
 
 def error(message: str) -> None:
@@ -35,6 +36,11 @@ def status_line(message: str) -> None:
 
 def fail(message: str, code: int = EXIT_FAILED):
     """Print the one-line error and exit with ``code``."""
+    if code == EXIT_INTERRUPTED:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        interrupts.announce(message)  # said once, whether this path or the hard stop gets there first
+        sys.exit(code)
     error(message)
     sys.exit(code)
 
@@ -63,8 +69,11 @@ def sigterm_as_interrupt():
     """Within: SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) instead of killing the process.
 
     ``kill PID`` then unwinds like Ctrl-C: temp files are removed, writers
-    aborted, and the exit code is :data:`EXIT_INTERRUPTED`.  Handlers can be
-    set only in the main thread; elsewhere SIGTERM keeps its own behaviour.
+    aborted, and the exit code is :data:`EXIT_INTERRUPTED`.  If that has not
+    happened within :data:`~tfsep.console.interrupts.GRACE` seconds (a long
+    model call holds the main thread), the hard stop does it
+    (:func:`~tfsep.console.interrupts.hard_stop_watch`).  Handlers can be set
+    only in the main thread; elsewhere SIGTERM keeps its own behaviour.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -77,7 +86,8 @@ def sigterm_as_interrupt():
     STOP_SIGNALS.clear()  # a new command (tests run several in one process)
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        with interrupts.hard_stop_watch():
+            yield
     finally:
         for s, old in previous.items():
             signal.signal(s, old if old is not None else signal.SIG_DFL)

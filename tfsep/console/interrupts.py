@@ -1,18 +1,38 @@
-"""Ctrl-C and SIGTERM that land between two model calls, never inside one.
+"""Ctrl-C and SIGTERM: raised between model calls, never inside one, and honoured within two seconds.
 
 A ``KeyboardInterrupt`` raised by a signal handler while TensorFlow runs
 Python code of its own (tracing a function, importing a module lazily) can
 come out as another exception and a traceback.  A handler that calls
 :func:`interrupt` raises at once, except inside :func:`deferred` sections
 (a model call), where the stop is kept and raised as the section ends.
+
+A model call can last long (a big batch, many shifts), and while the main
+thread is inside TensorFlow's C++ no Python signal handler runs at all.  A
+service manager sends SIGTERM and kills 30 s later; a user presses Ctrl-C
+and waits.  :func:`hard_stop_watch` therefore watches for the signal from a
+thread of its own: if the program has not ended :data:`GRACE` seconds after
+it, the watch removes every temp file registered with :func:`track_temp`,
+kills this process's children (ffmpeg, Beam's workers), says
+``interrupted`` and exits with 130.  :func:`critical` marks a section the
+hard stop waits for (publishing a file and recording that it was).
+
+Imports nothing of tfsep.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import threading
+import time
 
 _depth = 0
 _pending: type[BaseException] | None = None
+
+# Seconds between a stop signal and the hard stop: the orderly unwinding has this long.
+GRACE = 1.2
+EXIT_INTERRUPTED = 130
 
 
 def interrupt(exc_class: type[BaseException]) -> None:
@@ -36,3 +56,267 @@ def deferred():
         if not _depth and _pending is not None:
             exc, _pending = _pending, None
             raise exc
+
+
+# -- temp files a hard stop removes ---------------------------------------------------------------
+
+_temps: dict[str, str | None] = {}  # path -> a folder to remove with it if it is then empty
+_temps_lock = threading.Lock()
+
+
+def track_temp(path, folder=None) -> None:
+    """Register a temp file that a hard stop removes (and ``folder`` with it, once empty)."""
+    with _temps_lock:
+        _temps[os.path.abspath(os.fspath(path))] = None if folder is None else os.path.abspath(os.fspath(folder))
+
+
+def untrack_temp(path) -> None:
+    """The temp file was renamed into place or removed: a hard stop leaves it alone."""
+    with _temps_lock:
+        _temps.pop(os.path.abspath(os.fspath(path)), None)
+
+
+def remove_temps() -> int:
+    """Remove every registered temp file (and its emptied folder); returns how many files went."""
+    with _temps_lock:
+        items = list(_temps.items())
+        _temps.clear()
+    removed = 0
+    for path, folder in items:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+            removed += 1
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+    return removed
+
+
+# -- sections a hard stop waits for ------------------------------------------------------------------
+
+_critical = threading.RLock()
+
+
+@contextlib.contextmanager
+def critical():
+    """Within: a hard stop waits (a few files renamed into place and their record written: milliseconds)."""
+    with _critical:
+        yield
+
+
+# -- child processes ----------------------------------------------------------------------------------
+
+
+def child_pids(pid: int | None = None) -> list[int]:
+    """The processes whose parent is ``pid`` (this one by default), from ``/proc``; [] where there is none."""
+    pid = os.getpid() if pid is None else pid
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def stop_children(timeout: float = 1.0) -> None:
+    """SIGTERM this process's children (and theirs), SIGKILL what is left after ``timeout`` seconds."""
+    family, queue = [], child_pids()
+    while queue:
+        pid = queue.pop()
+        family.append(pid)
+        queue += child_pids(pid)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in family:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 0.5)
+        while time.monotonic() < deadline and any(_alive(pid) for pid in family):
+            time.sleep(0.02)
+    for pid in family:  # reap the ones that are ours, so that no zombie is left
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b")")[-1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+# -- the watch ------------------------------------------------------------------------------------------
+
+#: Set once "interrupted" was said (by the orderly path or the watch), so that it is said once.
+announced = threading.Event()
+_announcing = threading.Lock()
+
+
+def announce(message: str) -> bool:
+    """Say ``tfsep: error: message`` on stderr unless a stop was announced already; True if said now.
+
+    The orderly path and the hard stop may race: whichever comes first says
+    it, whole, before the other can end the process.
+    """
+    with _announcing:
+        if announced.is_set():
+            return False
+        announced.set()
+        with contextlib.suppress(OSError, ValueError):
+            os.write(stderr_fds[-1], f"tfsep: error: {message}\n".encode())
+        return True
+
+
+#: Where the user's stderr is: fd 2, or the copy of it kept while fd 2 goes to a filter (console.quiet).
+stderr_fds: list[int] = [2]
+# What else a hard stop must do after the children are stopped (a catalogue sweeps its workers' temps).
+_after_stop: list = []
+
+
+@contextlib.contextmanager
+def on_hard_stop(fn):
+    """Within: a hard stop also calls ``fn()`` once this process's children are stopped."""
+    _after_stop.append(fn)
+    try:
+        yield
+    finally:
+        _after_stop.remove(fn)
+
+
+# Training stops after its current step (its checkpoint is then exact) and says so: its first stop signal
+# gets no hard stop; a second one does, as it does a KeyboardInterrupt there.
+_graceful = {"depth": 0, "spent": False}
+
+
+@contextlib.contextmanager
+def graceful():
+    """Within: the first stop signal is left to the code (which stops at its next step); a second stops hard."""
+    _graceful["depth"] += 1
+    _graceful["spent"] = False
+    try:
+        yield
+    finally:
+        _graceful["depth"] -= 1
+
+
+def _graceful_takes_it() -> bool:
+    if _graceful["depth"] and not _graceful["spent"]:
+        _graceful["spent"] = True
+        return True
+    return False
+
+
+def hard_stop(message: str = "interrupted", code: int = EXIT_INTERRUPTED) -> None:
+    """Remove registered temps, stop children, say ``message`` (once) and end the process now."""
+    with _critical:
+        remove_temps()
+        stop_children(timeout=0.3)
+        for fn in list(_after_stop):
+            with contextlib.suppress(Exception):
+                fn()
+        announce(message)
+        with _announcing:  # an orderly announcement in progress ends first
+            os._exit(code)
+
+
+@contextlib.contextmanager
+def hard_stop_watch(grace: float = GRACE):
+    """Within (main thread): a SIGINT or SIGTERM the program has not acted on after ``grace`` s stops it hard.
+
+    Python runs signal handlers only between bytecodes of the main thread;
+    ``signal.set_wakeup_fd`` hears the signal from C at once, and a thread
+    waits for the program to end in time.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    announced.clear()
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(read_fd)
+        os.close(write_fd)
+        yield
+        return
+    done = threading.Event()
+
+    def watch():
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data or done.is_set():
+                return
+            if not {signal.SIGINT, signal.SIGTERM} & set(data) or _graceful_takes_it():
+                continue
+            if done.wait(grace):
+                return
+            name = "SIGTERM" if signal.SIGTERM in set(data) else None
+            hard_stop(f"interrupted ({name})" if name else "interrupted")
+
+    thread = threading.Thread(target=watch, name="tfsep-hard-stop", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(previous)
+        os.close(write_fd)  # the watch reads end-of-file and returns
+        thread.join(timeout=5)
+        os.close(read_fd)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def is_ancestor(pid: int) -> bool:
+    """True when process ``pid`` is this process's parent, grandparent, ... (from ``/proc``)."""
+    current = os.getpid()
+    for _ in range(64):
+        current = _parent(current)
+        if current is None or current <= 1:
+            return False
+        if current == pid:
+            return True
+    return False
+
+
+def orphan_watch(launcher: int, interval: float = 0.25) -> threading.Thread:
+    """In a worker process: when ``launcher`` is gone, remove temps and exit, but never mid-publish.
+
+    A launcher killed with SIGKILL cannot stop its workers; they notice here
+    and end without publishing anything more (the hard stop waits for a
+    :func:`critical` section that is already publishing and recording).
+    """
+
+    def watch():
+        while _alive(launcher):
+            time.sleep(interval)
+        hard_stop("the catalogue's launching process is gone: worker stopped", 1)
+
+    thread = threading.Thread(target=watch, name="tfsep-orphan-watch", daemon=True)
+    thread.start()
+    return thread

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -47,11 +48,15 @@ def filtered_stderr(noise=NOISE):
     except (OSError, ValueError, AttributeError):  # no real stderr (embedded interpreters)
         yield None
         return
+    from . import interrupts
+
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 2)
+        interrupts.stderr_fds.append(saved)  # a stop announced meanwhile reaches the user at once
         try:
             yield saved
         finally:
+            interrupts.stderr_fds.remove(saved)
             with contextlib.suppress(Exception):
                 sys.stderr.flush()
             os.dup2(saved, 2)
@@ -60,6 +65,40 @@ def filtered_stderr(noise=NOISE):
             kept = b"".join(line for line in tmp if not noise.search(line))
             if kept:
                 os.write(2, kept)
+
+
+@contextlib.contextmanager
+def silenced():
+    """Within: whatever third-party code prints on stdout or stderr (fds 1 and 2 too) is dropped.
+
+    For libraries that report progress and sizes on their own (the AI Edge
+    quantizer); unless ``TFSEP_VERBOSE``.  An exception raised within still
+    propagates: the caller turns it into tfsep's one line.
+    """
+    if verbose():
+        yield
+        return
+    saved = []
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        with tempfile.TemporaryFile() as sink:
+            for fd in (1, 2):
+                try:
+                    saved.append((fd, os.dup(fd)))
+                    os.dup2(sink.fileno(), fd)
+                except OSError:
+                    pass
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 class _QuietLoader(importlib.abc.Loader):

@@ -28,11 +28,13 @@ from ..audio.writer import (
     apply_clip,
     check_encoding,
     disk_error,
+    forget_partial,
     parse_bitrate,
     partial_file,
     remove_partial_dir,
     sweep_partials,
 )
+from ..console.interrupts import critical
 from ..console.progress import stderr_is_terminal
 from ..errors import OutputError, TfsepError
 from .outputs import (
@@ -77,7 +79,7 @@ class _StemTemp:
                 str(self.path), "w", samplerate=sample_rate, channels=channels, subtype=subtype, format=fmt
             )
         except BaseException:
-            self.path.unlink(missing_ok=True)
+            forget_partial(self.path)
             remove_partial_dir(final)
             raise
         self.beyond_headroom = 0
@@ -107,7 +109,7 @@ class _StemTemp:
             self.file.close()
         except Exception:
             pass
-        self.path.unlink(missing_ok=True)
+        forget_partial(self.path)
         remove_partial_dir(self.final)
 
 
@@ -250,6 +252,7 @@ def separate_file(
     overwrite: bool = False,
     progress: bool = False,
     sample_rate: int | None = None,
+    published=None,
 ) -> dict:
     """Separate one audio file and write one file per stem, at the input's sample rate and channel layout.
 
@@ -257,6 +260,9 @@ def separate_file(
         codec: wav, flac, mp3, ogg or m4a; None: the one the template's
             extension names (``{stem}.mp3``), else wav.
         sample_rate: write the stems at this rate instead of the input's.
+        published: called with the summary the moment the stems are in place,
+            in the same :func:`~tfsep.console.interrupts.critical` section (a
+            catalogue records the track there: never stems without a record).
     Returns:
         A summary dict: input, outputs (stem -> path), duration (s), seconds
         (wall time), realtime_factor, sample_rate, channels, peak, scale,
@@ -309,25 +315,29 @@ def separate_file(
                 sink.write(block)
         if sink.frames == 0:
             raise TfsepError(f"{path}: no audio to separate")
-        result = sink.commit()
+
+        def summary(result):
+            seconds = time.perf_counter() - t0
+            dur = sink.frames / out_rate
+            return {
+                "input": str(path),
+                "outputs": {s: str(p) for s, p in paths.items()},
+                "duration": dur,
+                "seconds": seconds,
+                "realtime_factor": dur / seconds if seconds > 0 else None,
+                "sample_rate": out_rate,
+                "channels": out_channels,
+                **result,
+            }
+
+        done = sink.commit(None if published is None else lambda result: published(summary(result)))
     finally:
         reader.close()
         if sink is not None:
             sink.close()
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - t0
-    dur = sink.frames / out_rate
-    return {
-        "input": str(path),
-        "outputs": {s: str(p) for s, p in paths.items()},
-        "duration": dur,
-        "seconds": seconds,
-        "realtime_factor": dur / seconds if seconds > 0 else None,
-        "sample_rate": out_rate,
-        "channels": out_channels,
-        **result,
-    }
+    return summary(done)
 
 
 class _StemSink:
@@ -389,8 +399,11 @@ class _StemSink:
             else:
                 self.writers[stem].write(apply_clip(x, self._clip_mode()))
 
-    def commit(self) -> dict:
-        """Finish every stem file (the second pass first, for rescale); returns the gain summary."""
+    def commit(self, published=None) -> dict:
+        """Finish every stem file (the second pass first, for rescale); returns the gain summary.
+
+        ``published(gain summary)`` runs right after the files are in place, in the same critical section.
+        """
         scale = 1.0
         if self.two_pass:
             scale = 1.0 / max(self.peak, 1.0)
@@ -402,25 +415,29 @@ class _StemSink:
         # stem leaves all of the user's old files as they were.
         for w in self.writers.values():
             w.finish()
-        try:
-            for w in self.writers.values():
-                w.publish(replace=self.overwrite)
-                self.published.append(w.path)
-        except OutputError:
-            # Without --overwrite none of these files existed at the start: take back this track's
-            # stems that did get published, so that the track is all or nothing.
-            for published in self.published:
-                with contextlib.suppress(OSError):
-                    os.remove(published)
-            raise
-        self.done = True
-        return {
-            "peak": self.peak,
-            "scale": scale,
-            "gain_db": _db(scale),
-            "clipped": self._clipped(scale),
-            "notes": self._notes(scale),
-        }
+        with critical():  # a hard stop (SIGTERM in a long model call) never leaves a track half published
+            try:
+                for w in self.writers.values():
+                    w.publish(replace=self.overwrite)
+                    self.published.append(w.path)
+            except OutputError:
+                # Without --overwrite none of these files existed at the start: take back this track's
+                # stems that did get published, so that the track is all or nothing.
+                for path in self.published:
+                    with contextlib.suppress(OSError):
+                        os.remove(path)
+                raise
+            self.done = True
+            result = {
+                "peak": self.peak,
+                "scale": scale,
+                "gain_db": _db(scale),
+                "clipped": self._clipped(scale),
+                "notes": self._notes(scale),
+            }
+            if published is not None:
+                published(result)
+        return result
 
     def _clipped(self, scale):
         return 0 if scale < 1.0 or (self.float_output and self.clip != "clamp") else self.clipped

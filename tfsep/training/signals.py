@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import threading
 
+from ..console.interrupts import graceful
+
 
 class StopSignals:
     """SIGINT/SIGTERM during training: the first asks the loop to stop after the current step; a second stops now.
@@ -29,9 +31,12 @@ class StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
+        self._graceful = graceful()  # the CLI's hard stop leaves the first signal to this loop
+        self._graceful.__enter__()
         return self
 
     def __exit__(self, *exc):
+        self._graceful.__exit__(None, None, None)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         return False
