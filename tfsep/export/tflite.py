@@ -29,6 +29,8 @@ import numpy as np
 
 from ..audio.spectral import extend_masks
 from ..config import segment_samples
+from ..console import quiet
+from ..errors import error_gist
 from ..separation.presets import with_residual
 from .metadata import ExportError, inference_options, metadata, model_kind
 from .outputs import check_export_output, tflite_paths
@@ -223,10 +225,12 @@ def quantized_weights(content: bytes, model, quantize: str) -> bytes:
         path = os.path.join(tmp, "model.tflite")
         with open(path, "wb") as f:
             f.write(content)
-        result = quantizer.Quantizer(path, manager.get_quantization_recipe()).quantize()
+        # It prints a progress bar and a size report of its own: tfsep's terminal carries tfsep's lines only.
+        with quiet.silenced():
+            result = quantizer.Quantizer(path, manager.get_quantization_recipe()).quantize()
         return bytes(result.quantized_model)
     except Exception as exc:  # the quantizer raises many types; one actionable line
-        raise ExportError(f"cannot quantize model {model.config['name']} to {quantize}: {exc}") from None
+        raise ExportError(f"cannot quantize model {model.config['name']} to {quantize}: {error_gist(exc)}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
