@@ -12,6 +12,7 @@ raises: RunInference's dead-letter output turns it into an error row.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from ..audio.writer import process_alive
 from ..errors import OutputError
 from .inputs import is_remote, local_path
-from .manifest import base_row
+from .manifest import base_row, row_uri, write_atomic
 
 SCRATCH_PREFIX = "tfsep-catalogue-"
 
@@ -42,6 +43,8 @@ class CatalogueJob:
     manifest_uri: str
     saved_model: bool = False
     threads: int | None = None
+    # The launching process: a worker it started (the local runner's) stops when it is gone (kill -9).
+    launcher_pid: int | None = None
 
 
 def _copy(src_uri: str, dst_path: str) -> None:
@@ -76,8 +79,14 @@ def _fetch_model(uri: str) -> str:
 def load_separator(job: CatalogueJob):
     """The separator a worker runs: a tfsep model (name or folder) or an exported SavedModel, loaded here."""
     from ..console import quiet
+    from ..console.interrupts import is_ancestor, orphan_watch
 
     quiet.install()
+    # A worker process of the local runner: when its launcher is killed outright, nothing else stops it.
+    # (On a cluster the launcher is on another machine, never an ancestor: its runner stops the workers.)
+    launcher = job.launcher_pid
+    if launcher and launcher != os.getpid() and is_ancestor(launcher):
+        orphan_watch(launcher)
     if job.threads:
         import tensorflow as tf
 
@@ -100,12 +109,42 @@ def load_separator(job: CatalogueJob):
     return Separator(model, **job.separator)
 
 
+def done_row(task: dict, job: CatalogueJob, summary: dict, seconds: float) -> dict:
+    row = base_row_for(task, job)
+    row.update(
+        status="done",
+        outputs=dict(task["outputs"]),
+        duration=round(float(summary["duration"]), 3),
+        seconds=round(seconds, 3),
+        notes=list(summary.get("notes", [])),
+    )
+    return row
+
+
+def record_row(row: dict, job: CatalogueJob) -> dict:
+    """Keep an input's row in its own file at once (the manifest is assembled from these at the end)."""
+    write_atomic(row_uri(job.output_root, row["id"]), json.dumps(row).encode("utf-8"))
+    return row
+
+
 def separate_task(separator, task: dict, job: CatalogueJob) -> dict:
-    """Separate one input into its stem files; returns its manifest row (``done``). Raises on failure."""
+    """Separate one input into its stem files and record its row (``done``), which it returns. Raises on failure.
+
+    Local stems are recorded in the same critical section that puts them in
+    place: a worker stopped hard (its launcher killed) never leaves stems without their row.
+    """
     from ..separation.stemfiles import separate_file
 
     t0 = time.perf_counter()
     scratch = None
+    local_out = not is_remote(job.output_root)
+
+    recorded = []
+
+    def published(summary):
+        if local_out and set(summary["outputs"]) == set(task["outputs"]):
+            recorded.append(record_row(done_row(task, job, summary, time.perf_counter() - t0), job))
+
     try:
         source = task["uri"]
         if is_remote(source) or is_remote(job.output_root):
@@ -120,7 +159,7 @@ def separate_task(separator, task: dict, job: CatalogueJob) -> dict:
             local = local_path(source)
         out_dir = os.path.join(scratch, "out") if is_remote(job.output_root) else local_path(job.output_root)
         # The launcher refused outputs it does not own; a retried bundle rewrites the same bytes.
-        summary = separate_file(separator, local, out_dir, overwrite=True, **job.writer)
+        summary = separate_file(separator, local, out_dir, overwrite=True, published=published, **job.writer)
         written = summary["outputs"]
         if set(written) != set(task["outputs"]):
             raise OutputError(f"{source}: wrote stems {sorted(written)}, expected {sorted(task['outputs'])}")
@@ -132,15 +171,9 @@ def separate_task(separator, task: dict, job: CatalogueJob) -> dict:
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    row = base_row_for(task, job)
-    row.update(
-        status="done",
-        outputs=dict(task["outputs"]),
-        duration=round(float(summary["duration"]), 3),
-        seconds=round(time.perf_counter() - t0, 3),
-        notes=list(summary.get("notes", [])),
-    )
-    return row
+    if recorded:
+        return recorded[0]  # the manifest's row is the recorded one, to the byte
+    return record_row(done_row(task, job, summary, time.perf_counter() - t0), job)
 
 
 def base_row_for(task: dict, job: CatalogueJob) -> dict:

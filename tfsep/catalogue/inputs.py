@@ -66,9 +66,14 @@ def _folder_files(uri: str) -> list[str]:
 
 
 def expand(pattern: str) -> list[str]:
-    """One command-line input -> URIs: a glob's matches, a folder's audio files, or the URI itself."""
+    """One command-line input -> URIs: a glob's matches, a folder's audio files, or the URI itself.
+
+    A local path that exists is taken as it is, glob characters and all
+    (``Song [Live].flac``, ``Album [Remastered]/``: common in music libraries).
+    """
     pattern = str(pattern)
-    if any(c in pattern for c in GLOB_CHARS):
+    literal = not is_remote(pattern) and os.path.exists(local_path(pattern))
+    if any(c in pattern for c in GLOB_CHARS) and not literal:
         found = _match(pattern)
         if not found:
             raise CatalogueInputError(f"no file matches {pattern}")

@@ -23,11 +23,13 @@ import json
 import os
 import posixpath
 import re
+import shutil
 import tempfile
 
 from .. import __version__
-from ..audio.writer import process_alive
-from ..errors import OutputError, TfsepError
+from ..audio.writer import process_alive, unwritable_reason
+from ..console.interrupts import track_temp, untrack_temp
+from ..errors import OutputError, TfsepError, error_gist, internal_error
 from .inputs import is_remote, local_path
 
 STATE_DIR = ".tfsep-catalogue"
@@ -67,6 +69,7 @@ def write_atomic(uri: str, data: bytes) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-{os.getpid()}-", dir=folder)
+    track_temp(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -75,6 +78,8 @@ def write_atomic(uri: str, data: bytes) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    finally:
+        untrack_temp(tmp)
 
 
 def read_json(uri: str):
@@ -164,8 +169,10 @@ def stem_uris(input_uri: str, output_root: str, stems, template: str, codec: str
     name = posixpath.basename(input_uri.rstrip("/"))
     folder = posixpath.basename(posixpath.dirname(input_uri.rstrip("/")))
     if not is_remote(input_uri) and not is_remote(output_root):
-        paths = output_paths(local_path(input_uri), local_path(output_root), stems, template, codec)
-        return {s: str(p) for s, p in paths.items()}
+        root = local_path(output_root)
+        paths = output_paths(local_path(input_uri), root, stems, template, codec)
+        # As -o was given (relative stays relative, as the manifest's inputs do): docs/catalogue.md's rows.
+        return {s: os.path.join(root, os.path.relpath(p, os.path.abspath(root))) for s, p in paths.items()}
     # Name the stems of a stand-in local path with the same file and folder names, then move them under the root.
     stand_in = posixpath.join("/in", folder or "_", name)
     paths = output_paths(stand_in, "/out", stems, template, codec)
@@ -208,10 +215,10 @@ def error_text(exc, uri: str) -> str:
                 break
         if issubclass(cls, TfsepError):
             return last
-        return f"{uri}: internal error: {cls.__name__}: {last}"
+        return f"{uri}: internal error: {cls.__name__}: {error_gist(last)}"
     if isinstance(exc, TfsepError):
         return str(exc)
-    return f"{uri}: internal error: {type(exc).__name__}: {exc}"
+    return internal_error(uri, exc)
 
 
 def is_complete(row, job, outputs: dict) -> bool:
@@ -234,8 +241,40 @@ def write_manifest(rows, uri: str) -> int:
     return len(lines)
 
 
+# Less free space than this under -o is a full disk: not one stem file would fit.
+MIN_FREE_BYTES = 16 << 20
+
+
+def _writable_folder(path: str, what: str) -> str:
+    """The nearest existing folder at or above ``path``, checked writable; ``what`` names the option."""
+    folder = os.path.abspath(path)
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise OutputError(f"{what} {path}: cannot write under {folder}, it is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or unwritable_reason(folder) == "read-only file system":
+        raise OutputError(f"{what} {path}: cannot write to {folder} ({unwritable_reason(folder)})")
+    return folder
+
+
+def check_output_place(uri: str) -> None:
+    """Refuse an output folder that is a file, unwritable, read-only or on a full disk (local outputs)."""
+    if is_remote(uri):
+        return
+    path = local_path(uri)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"-o {path}: is a file, not a folder")
+    folder = _writable_folder(path, "-o")
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise OutputError(f"-o {path}: no space left on device ({free / (1 << 20):.1f} MB free under {folder})")
+
+
 def check_manifest_target(uri: str) -> None:
-    if not is_remote(uri):
-        path = local_path(uri)
-        if os.path.isdir(path):
-            raise OutputError(f"{path} is a directory: --manifest names a file")
+    """Refuse a manifest that could not be written at the end of the run: say so before anything is separated."""
+    if is_remote(uri):
+        return
+    path = local_path(uri)
+    if os.path.isdir(path):
+        raise OutputError(f"{path} is a directory: --manifest names a file")
+    _writable_folder(os.path.dirname(os.path.abspath(path)), "--manifest")

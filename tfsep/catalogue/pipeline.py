@@ -24,11 +24,12 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from ..errors import ModelError, OutputError, TfsepError
-from .handler import CatalogueJob, StemModelHandler, base_row_for
+from .handler import CatalogueJob, StemModelHandler, base_row_for, record_row
 from .inputs import is_remote, local_path, read_inputs
 from .manifest import (
     MANIFEST_NAME,
     check_manifest_target,
+    check_output_place,
     digest_options,
     digest_tree,
     error_row,
@@ -40,7 +41,6 @@ from .manifest import (
     row_uri,
     stem_uris,
     sweep_row_temps,
-    write_atomic,
     write_manifest,
 )
 
@@ -58,10 +58,30 @@ class CatalogueResult:
     failed: int
 
 
+# What an export fixed when it was made: a catalogue cannot change them per job (only overlap and stems).
+EXPORT_FIXED = {
+    "quality": "--quality",
+    "segment": "--segment",
+    "batch_size": "--batch-size",
+    "wiener_iterations": "--wiener",
+    "mask_extension": "--mask-extension",
+    "residual": "--residual",
+    "shifts": "--shifts",
+    "channel_swap": "--channel-swap",
+    "precision": "--precision",
+}
+
+
 def _model_spec(model, separator: dict):
-    """``(config-like dict, stems, saved_model?, model digest)`` of ``model`` without loading it."""
+    """``(config-like dict, stems, saved_model?, model digest)`` of ``model`` without loading it.
+
+    ``separator`` holds the options as asked (None: not given).  A local
+    model directory's weights are read through once here, so that a damaged
+    file is one line before any worker starts.
+    """
     from ..export.savedmodel import META_FILE
     from ..pretrained import DEFAULT_MODEL, peek_config, resolve
+    from ..pretrained.modeldir import check_weights, is_model_dir
     from ..separation import separation_options
     from ..separation.options import select_stems
 
@@ -70,11 +90,11 @@ def _model_spec(model, separator: dict):
         meta = read_json(join(spec, META_FILE))
         if not isinstance(meta, dict) or "stems" not in meta:
             raise ModelError(f"{spec}: a SavedModel without {META_FILE}; export it with `tfsep export`")
-        fixed = [k for k in ("segment", "batch_size", "wiener_iterations", "mask_extension", "residual", "shifts")]
-        fixed += ["channel_swap"]
-        if any(separator.get(k) is not None for k in fixed):
+        given = [flag for key, flag in EXPORT_FIXED.items() if separator.get(key) is not None]
+        if given:
             raise ModelError(
-                f"{spec}: an exported SavedModel separates as it was exported; only --overlap and --stems apply to it"
+                f"{spec}: an exported SavedModel separates as it was exported (full-band masks, residual, no Wiener "
+                f"step, float32): {', '.join(given)} cannot change that; only --overlap and --stems apply to it"
             )
         return meta, select_stems(meta["stems"], separator.get("stems"), meta["name"]), True, digest_tree(spec)
     if is_remote(spec):
@@ -88,7 +108,16 @@ def _model_spec(model, separator: dict):
     cfg = peek_config(spec)
     if cfg is None:
         raise ModelError(f"{spec}: a Spleeter checkpoint under a name of its own; import it with `tfsep models` first")
-    return cfg, separation_options(cfg, **separator).stems, False, digest_tree(str(resolve(spec).path))
+    stems = separation_options(cfg, **separator).stems
+    path = resolve(spec).path
+    if is_model_dir(path):
+        check_weights(path)
+    return cfg, stems, False, digest_tree(str(path))
+
+
+def saved_model_at(model) -> bool:
+    """True when ``model`` names an exported SavedModel (version folder), not a tfsep model."""
+    return model is not None and exists(join(str(model), "saved_model.pb"))
 
 
 def make_job(output, *, model=None, separator=None, writer=None, manifest=None, threads=None) -> tuple:
@@ -98,6 +127,12 @@ def make_job(output, *, model=None, separator=None, writer=None, manifest=None, 
     from ..separation.presets import preset
 
     separator = dict(separator or {})
+    output = str(output)
+    manifest = str(manifest) if manifest else join(output, MANIFEST_NAME)
+    # Where it all goes, first: a full disk or a read-only -o is one line before anything else.
+    check_output_place(output)
+    check_manifest_target(manifest)
+    asked = dict(separator)  # None: not given (a SavedModel refuses what it cannot apply)
     # ``auto`` is resolved here, once: every worker computes in the same precision (and so writes the same
     # bytes), whatever CPU a retried bundle lands on; the options hash records which.
     chosen = separator.get("precision") or preset(separator.get("quality"))["precision"]
@@ -112,10 +147,7 @@ def make_job(output, *, model=None, separator=None, writer=None, manifest=None, 
         writer.setdefault("clip", "rescale"),
     )
     writer.setdefault("sample_rate", None)
-    cfg, stems, saved_model, model_digest = _model_spec(model, separator)
-    output = str(output)
-    manifest = str(manifest) if manifest else join(output, MANIFEST_NAME)
-    check_manifest_target(manifest)
+    cfg, stems, saved_model, model_digest = _model_spec(model, separator if not saved_model_at(model) else asked)
     options = {"separator": separator, "writer": writer, "stems": stems}
     job = CatalogueJob(
         model=None if model is None else str(model),
@@ -128,15 +160,22 @@ def make_job(output, *, model=None, separator=None, writer=None, manifest=None, 
         manifest_uri=manifest,
         saved_model=saved_model,
         threads=threads,
+        launcher_pid=os.getpid(),
     )
     return job, stems
 
 
 def plan(items, job: CatalogueJob, stems, *, resume=False, overwrite=False) -> tuple[list, list]:
     """``(tasks, rows)``: the inputs to separate now, and the rows already known (kept or refused)."""
-    tasks, rows, claimed = [], [], {}
+    tasks, rows, claimed, first_id = [], [], {}, {}
     for item in items:
         try:
+            if item.uri in first_id:
+                raise OutputError(
+                    f"{item.uri} is listed twice, as id {first_id[item.uri]!r} and as id {item.id!r}: "
+                    f"it is separated once, under id {first_id[item.uri]!r}"
+                )
+            first_id[item.uri] = item.id
             outputs = stem_uris(item.uri, job.output_root, stems, job.writer["filename_template"], job.writer["codec"])
             for uri in outputs.values():
                 if uri in claimed:
@@ -165,21 +204,15 @@ def plan(items, job: CatalogueJob, stems, *, resume=False, overwrite=False) -> t
     return tasks, rows
 
 
-def _record(row: dict, job: CatalogueJob) -> dict:
-    """Keep a finished input's row (its own file, at once), and pass it on to the manifest."""
-    write_atomic(row_uri(job.output_root, row["id"]), json.dumps(row).encode("utf-8"))
-    return row
-
-
 def _done_row(result, job: CatalogueJob) -> dict:
-    return {**_record(result.inference, job), "_index": result.example["index"]}
+    return {**result.inference, "_index": result.example["index"]}  # recorded by the worker (separate_task)
 
 
 def _failed_rows(failure, job: CatalogueJob):
     batch, exc = failure
     for task in batch:
         row = {**base_row_for(task, job), "status": "error", "error": " ".join(error_text(exc, task["uri"]).split())}
-        yield {**_record(row, job), "_index": task["index"]}
+        yield {**record_row(row, job), "_index": task["index"]}
 
 
 def pipeline_options(runner="DirectRunner", workers=1, beam_args=()) -> PipelineOptions:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from ..errors import TfsepError
 from . import options
-from .common import EXIT_FAILED, fail, status_line
+from .common import EXIT_FAILED, fail, note_line, status_line, stop_requested
 
 
 @click.command()
@@ -54,7 +55,10 @@ from .common import EXIT_FAILED, fail, status_line
     help="More Beam pipeline options, one quoted string (e.g. '--project=p --region=r --temp_location=gs://b/t').",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def catalogue(inputs, input_list, output_dir, manifest, model, resume, overwrite, runner, workers, threads, **params):
+@click.pass_context
+def catalogue(
+    ctx, inputs, input_list, output_dir, manifest, model, resume, overwrite, runner, workers, threads, **params
+):
     """Separate a whole catalogue with Apache Beam, one manifest row per input.
 
     INPUTS are files, folders (their audio files, at any depth) and glob
@@ -70,10 +74,15 @@ def catalogue(inputs, input_list, output_dir, manifest, model, resume, overwrite
 
     beam_options = params.pop("beam_options")
     quiet = params.pop("quiet")
+    if ctx.get_parameter_source("quality") is click.core.ParameterSource.DEFAULT:
+        params["quality"] = None  # not asked for: an exported SavedModel keeps what it was exported with
     if not inputs and not input_list:
         raise click.UsageError("give input files, folders or glob patterns, or --input-list")
     if resume and overwrite:
         raise click.UsageError("--resume keeps finished inputs and --overwrite replaces them: choose one")
+    slow = options.precision_note(params)
+    if slow and not quiet:
+        note_line(slow)
     if threads is None and runner in ("DirectRunner", "direct"):
         threads = max(1, (os.cpu_count() or 1) // workers)
     try:
@@ -96,7 +105,8 @@ def catalogue(inputs, input_list, output_dir, manifest, model, resume, overwrite
             if not quiet:
                 write(f"tfsep: catalogue: {done} of {total} inputs finished\n")
 
-        result = run_catalogue(
+        result = _interruptible(
+            run_catalogue,
             inputs,
             output_dir,
             input_list=input_list,
@@ -112,6 +122,7 @@ def catalogue(inputs, input_list, output_dir, manifest, model, resume, overwrite
             threads=threads,
             on_plan=on_plan,
             on_progress=on_progress,
+            output=output_dir,
         )
     except TfsepError as exc:
         fail(str(exc))
@@ -121,7 +132,57 @@ def catalogue(inputs, input_list, output_dir, manifest, model, resume, overwrite
             f"{result.failed} failed -> {result.manifest}"
         )
     if result.failed:
-        for row in result.rows:
-            if row["status"] != "done" and not quiet:
+        for row in result.rows:  # -q hides progress, never what failed
+            if row["status"] != "done":
                 click.echo(f"tfsep: error: {row['error']}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _interruptible(run, *args, output, **kwargs):
+    """``run(...)``; on Ctrl-C or SIGTERM: stop the worker processes, remove their temps, keep finished rows.
+
+    Beam may turn the interrupt into an error of its own from inside the
+    pipeline: a stop signal received meanwhile says what it was.
+    """
+    import threading
+
+    def thread_failed(args):
+        # Beam's threads that watch worker processes fail loudly when the workers are stopped: after a stop
+        # signal that is expected, not news; otherwise one line, as every tfsep error.
+        if not stop_requested():
+            click.echo(f"tfsep: error: {args.thread.name if args.thread else 'a thread'}: {args.exc_value}", err=True)
+
+    from ..console.interrupts import on_hard_stop
+
+    previous, threading.excepthook = threading.excepthook, thread_failed
+    try:
+        with on_hard_stop(lambda: _sweep(output)):
+            return run(*args, **kwargs)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) or stop_requested():
+            _stop_workers(output)
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        threading.excepthook = previous
+
+
+def _stop_workers(output) -> None:
+    from ..console.interrupts import stop_children
+
+    stop_children(timeout=0.5)
+    _sweep(output)
+
+
+def _sweep(output) -> None:
+    """Remove the temps of stopped workers: partial stems, row temps, scratch folders."""
+    from ..audio.writer import sweep_partials
+    from ..catalogue.handler import sweep_scratch
+    from ..catalogue.manifest import sweep_row_temps
+
+    sweep_scratch()
+    if "://" not in str(output):
+        sweep_row_temps(output)
+        for folder, dirs, _ in os.walk(output):
+            if ".tfsep-partial" in dirs:
+                sweep_partials(folder)
