@@ -149,3 +149,23 @@ def hermetic_model_places(tmp_path, monkeypatch):
     monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TFSEP_NO_PIP", "1")
     monkeypatch.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")
+
+
+# `make test` runs the cpu_sensitive tests again as if on the other class of CPU (see the Makefile's
+# test-cpu-classes): TFSEP_TEST_CPU_FLAGS replaces what the CPU probe reads from /proc/cpuinfo, so that
+# precision "auto" takes the other branch here (bfloat16 emulated on an AVX2 machine, float32 on an
+# AVX-512 one, with oneDNN capped to AVX2 as well).
+@pytest.fixture(autouse=True, scope="session")
+def faked_cpu_probe():
+    flags = os.environ.get("TFSEP_TEST_CPU_FLAGS")
+    if flags is None:
+        yield None
+        return
+    from tfsep.separation import precision
+
+    real = precision.cpu_features
+    precision.cpu_features = lambda: set(flags.lower().split())
+    try:
+        yield flags
+    finally:
+        precision.cpu_features = real

@@ -14,6 +14,9 @@ from conftest import SR
 
 from tfsep.evaluation.metrics import global_sdr
 
+# Its results depend on the CPU's instructions: `make test` runs it again as the other class of CPU.
+pytestmark = pytest.mark.cpu_sensitive
+
 
 @pytest.fixture(scope="module")
 def fast():

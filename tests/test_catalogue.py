@@ -9,6 +9,7 @@ catalogue imports Beam.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -63,12 +64,20 @@ def _leftovers(root):
     ]
 
 
+def _cores() -> int:
+    """The TensorFlow threads this process runs with (its default: the cores it may use)."""
+    return len(os.sched_getaffinity(0))
+
+
+@pytest.mark.cpu_sensitive
 def test_catalogue_separates_good_files_and_records_bad_ones(tmp_path, tiny_model_dir):
     songs = _songs(tmp_path / "in", 4)
     bad = _bad_files(tmp_path / "in" / "bad")
     out = tmp_path / "out"
     args = ["catalogue", str(tmp_path / "in"), "-o", str(out), "-m", str(tiny_model_dir), "-c", "flac"]
-    result = CliRunner().invoke(main, [*args, "--workers", "2"])
+    # Two worker processes with as many TensorFlow threads each as `tfsep separate` has here: the same sums
+    # in the same order, so the same bytes (docs/catalogue.md: identity is promised at equal thread counts).
+    result = CliRunner().invoke(main, [*args, "--workers", "2", "--threads", str(_cores())])
     assert result.exit_code == 1, result.output  # some inputs failed
     rows = _manifest(out)
     by_input = {r["input"]: r for r in rows}
@@ -78,7 +87,8 @@ def test_catalogue_separates_good_files_and_records_bad_ones(tmp_path, tiny_mode
         row = by_input[path]
         assert row["status"] == "error" and row["outputs"] == {}
         assert path in row["error"] and "\n" not in row["error"] and "Traceback" not in row["error"]
-    assert "truncated" in by_input[bad[-1]]["error"] or "truncated" in " ".join(r["error"] or "" for r in rows)
+    truncated = by_input[str(tmp_path / "in" / "bad" / "truncated.wav")]["error"]
+    assert "it is truncated or corrupt" in truncated and "declares" in truncated
 
     # Each good file's stems are the bytes `tfsep separate` writes with the same options.
     ref = tmp_path / "ref"
@@ -94,6 +104,28 @@ def test_catalogue_separates_good_files_and_records_bad_ones(tmp_path, tiny_mode
             assert uri.endswith(f"/{path.stem}/{stem}.flac")
             assert open(uri, "rb").read() == (ref / path.stem / f"{stem}.flac").read_bytes()
     assert _leftovers(out) == []
+
+
+@pytest.mark.cpu_sensitive
+def test_fewer_threads_per_worker_differ_by_at_most_one_step(tmp_path, tiny_model_dir):
+    """With fewer threads than `tfsep separate` (the default with 2 workers), float32 sums may round
+    otherwise (AVX2: 104 of 352,800 samples, one 16-bit step): never more than one step."""
+    import soundfile as sf
+
+    songs = _songs(tmp_path / "in", 2, seconds=2.0, seed=3)
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    common = ["-m", str(tiny_model_dir), "-c", "flac"]
+    args = ["catalogue", *map(str, songs), "-o", str(out), *common, "--workers", "2", "--threads", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    for row in _manifest(out):
+        single = CliRunner().invoke(main, ["separate", row["input"], "-o", str(ref), *common])
+        assert single.exit_code == 0, single.output
+        for stem, uri in row["outputs"].items():
+            got, _ = sf.read(uri, dtype="int16")
+            want, _ = sf.read(ref / os.path.basename(os.path.dirname(uri)) / f"{stem}.flac", dtype="int16")
+            assert got.shape == want.shape
+            assert np.abs(got.astype(np.int32) - want).max() <= 1
 
 
 def test_resume_finishes_a_killed_run_without_separating_twice(tmp_path, tiny_model_dir):
@@ -252,3 +284,168 @@ def test_catalogue_without_beam_says_what_to_install(tmp_path, monkeypatch, tiny
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # import fails as if not installed
     result = CliRunner().invoke(main, ["catalogue", str(song), "-m", str(tiny_model_dir)])
     assert result.exit_code == 1 and "pip install 'tfsep[beam]'" in result.output
+
+
+def _one_line(result):
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tfsep: error: "), result.output
+    return lines[0]
+
+
+def test_unusable_output_places_are_one_line_before_anything_runs(tmp_path, monkeypatch, tiny_model_dir):
+    import shutil
+
+    from tfsep.catalogue import manifest as manifest_mod
+
+    song = _songs(tmp_path / "in", 1)[0]
+    base = ["catalogue", str(song), "-m", str(tiny_model_dir)]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        (["-o", str(a_file)], "is a file, not a folder"),
+        (["-o", str(a_file / "stems")], "it is a file, not a folder"),
+        (["-o", str(tmp_path / "o1"), "--manifest", str(a_file / "m.jsonl")], "--manifest"),
+    ]
+    for args, says in cases:
+        result = CliRunner().invoke(main, [*base, *args])
+        assert result.exit_code == 1 and says in _one_line(result), (args, result.output)
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(manifest_mod.shutil, "disk_usage", lambda p: real_usage(p)._replace(free=4096))
+    result = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "full")])
+    assert result.exit_code == 1 and "no space left on device" in _one_line(result)
+    monkeypatch.setattr(manifest_mod.shutil, "disk_usage", real_usage)
+    monkeypatch.setattr(manifest_mod, "unwritable_reason", lambda folder: "read-only file system")
+    monkeypatch.setattr(manifest_mod.os, "access", lambda path, mode: False)
+    result = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "ro")])
+    assert result.exit_code == 1 and "read-only file system" in _one_line(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "in"]  # nothing separated, nothing made
+
+
+def test_a_damaged_model_is_one_line_before_any_worker_starts(tmp_path, tiny_model_dir):
+    import shutil
+
+    model = tmp_path / "damaged"
+    shutil.copytree(tiny_model_dir, model)
+    weights = model / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    song = _songs(tmp_path / "in", 1)[0]
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["catalogue", str(song), "-o", str(tmp_path / "out"), "-m", str(model)])
+    assert result.exit_code == 1 and "truncated or corrupt" in _one_line(result)
+    assert time.monotonic() - start < 30  # not after a pipeline of failing workers
+    assert not (tmp_path / "out").exists()
+
+
+def test_quiet_hides_progress_never_errors(tmp_path, tiny_model_dir):
+    song = _songs(tmp_path / "in", 1)[0]
+    (tmp_path / "in" / "empty.wav").write_bytes(b"")
+    args = ["catalogue", str(song), str(tmp_path / "in" / "empty.wav"), "-o", str(tmp_path / "out")]
+    result = CliRunner().invoke(main, [*args, "-m", str(tiny_model_dir), "-q"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"tfsep: error: {tmp_path / 'in' / 'empty.wav'}: file is empty (0 bytes)"
+    ]
+
+
+def test_paths_with_glob_characters_twice_listed_files_and_manifest_style(tmp_path, tiny_model_dir, monkeypatch):
+    folder = tmp_path / "Album [Remastered]"
+    folder.mkdir()
+    live = folder / "Song [Live].wav"
+    os.rename(_songs(tmp_path / "in", 1)[0], live)
+    (tmp_path / "list.csv").write_text(f"id,uri\nfirst,{live}\nsecond,{live}\n")
+    monkeypatch.chdir(tmp_path)
+    # An existing path is taken as it is, brackets and all; -o relative: the rows say it as given.
+    result = CliRunner().invoke(main, ["catalogue", str(live), "-o", "stems", "-m", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    row = _manifest(tmp_path / "stems")[0]
+    assert row["outputs"] == {s: f"stems/Song [Live]/{s}.wav" for s in ("vocals", "accompaniment")}
+    assert all(os.path.isfile(p) for p in row["outputs"].values())
+    # A folder with brackets in its name is a folder, not a pattern.
+    result = CliRunner().invoke(main, ["catalogue", str(folder), "-o", "stems2", "-m", str(tiny_model_dir)])
+    assert result.exit_code == 0 and len(_manifest(tmp_path / "stems2")) == 1, result.output
+    # One file under two ids: separated once, and the second row says exactly why it was not.
+    result = CliRunner().invoke(main, ["catalogue", "-i", "list.csv", "-o", "stems3", "-m", str(tiny_model_dir)])
+    assert result.exit_code == 1
+    first, second = _manifest(tmp_path / "stems3")
+    assert first["status"] == "done" and second["status"] == "error"
+    assert (
+        second["error"]
+        == f"{live} is listed twice, as id 'first' and as id 'second': it is separated once, under id 'first'"
+    )
+
+
+def test_quality_with_an_exported_savedmodel_is_refused_not_ignored(tmp_path, tiny_model):
+    from tfsep.export import export_savedmodel
+
+    version = export_savedmodel(tiny_model, tmp_path / "served")
+    song = _songs(tmp_path / "in", 1)[0]
+    for option in (["--quality", "best"], ["--quality", "default"], ["--precision", "bfloat16"]):
+        result = CliRunner().invoke(
+            main, ["catalogue", str(song), "-o", str(tmp_path / "o"), "-m", str(version), *option]
+        )
+        assert result.exit_code == 1 and f"{option[0]} cannot change that" in _one_line(result), result.output
+    assert not (tmp_path / "o").exists()
+
+
+def _live(pgid: int) -> list[str]:
+    """Processes of the group that still run (zombies of a container without init do not)."""
+    out = subprocess.run(["ps", "-o", "stat=,cmd=", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.strip() and not line.strip().startswith("Z")]
+
+
+def _start_catalogue(tmp_path, tiny_model_dir):
+    _songs(tmp_path / "in", 8, seconds=20.0, seed=5)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "tfsep.cli", "catalogue", str(tmp_path / "in"), "-o", str(out)]
+    proc = subprocess.Popen(
+        [*cmd, "-m", str(tiny_model_dir), "--workers", "2"], start_new_session=True, stderr=subprocess.PIPE, text=True
+    )
+    rows = out / ".tfsep-catalogue" / "rows"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if rows.is_dir() and any(f.endswith(".json") for f in os.listdir(rows)):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped: give it more work"
+    return proc, out
+
+
+def _stems_have_rows(out):
+    rows = [
+        json.loads((out / ".tfsep-catalogue" / "rows" / f).read_text())
+        for f in os.listdir(out / ".tfsep-catalogue" / "rows")
+    ]
+    recorded = {os.path.abspath(p) for r in rows if r["status"] == "done" for p in r["outputs"].values()}
+    stems = {os.path.abspath(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs if f.endswith(".wav")}
+    assert stems == recorded and 0 < len(rows) < 8
+    assert _leftovers(out) == []
+
+
+def test_sigterm_stops_the_catalogue_and_its_workers_and_keeps_finished_rows(tmp_path, tiny_model_dir):
+    proc, out = _start_catalogue(tmp_path, tiny_model_dir)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "tfsep: error: interrupted (SIGTERM)" and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert _live(proc.pid) == []  # no worker process left running
+    _stems_have_rows(out)
+
+
+def test_workers_of_a_killed_launcher_publish_nothing_without_its_row(tmp_path, tiny_model_dir):
+    proc, out = _start_catalogue(tmp_path, tiny_model_dir)
+    proc.send_signal(signal.SIGKILL)  # the launcher only: its workers are on their own now
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and _live(proc.pid):
+        time.sleep(0.1)
+    try:
+        assert _live(proc.pid) == []  # the workers noticed and stopped
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    _stems_have_rows(out)

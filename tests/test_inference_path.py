@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
+# Its results depend on the CPU's instructions: `make test` runs it again as the other class of CPU.
+pytestmark = pytest.mark.cpu_sensitive
+
 
 def _random_batch_norms(model, seed=0):
     """Running statistics and affine terms far from the identity, so that a norm in the wrong mode shows."""

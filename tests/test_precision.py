@@ -17,6 +17,9 @@ from tfsep.errors import TfsepError
 from tfsep.separation import Separator
 from tfsep.separation import precision as prec
 
+# Its results depend on the CPU's instructions: `make test` runs it again as the other class of CPU.
+pytestmark = pytest.mark.cpu_sensitive
+
 
 @pytest.fixture
 def no_isa_cap(monkeypatch):

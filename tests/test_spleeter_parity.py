@@ -22,7 +22,7 @@ from tfsep.errors import ModelError
 from tfsep.evaluation.metrics import global_sdr
 from tfsep.separation.presets import SPLEETER_COMPATIBLE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_sensitive]
 
 
 @pytest.fixture(scope="module")
