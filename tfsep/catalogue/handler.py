@@ -82,6 +82,7 @@ def load_separator(job: CatalogueJob):
     from ..console.interrupts import is_ancestor, orphan_watch
 
     quiet.install()
+    quiet.lean()
     # A worker process of the local runner: when its launcher is killed outright, nothing else stops it.
     # (On a cluster the launcher is on another machine, never an ancestor: its runner stops the workers.)
     launcher = job.launcher_pid

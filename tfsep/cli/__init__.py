@@ -32,6 +32,7 @@ from .train import data, train
 def main(verbose):
     """tfsep: separate music into stems (vocals, drums, bass, other, ...)."""
     warnings.showwarning = show_warning
+    _quiet.lean()  # no tfsep command uses what Keras would import scikit-learn and pandas for
     if verbose:
         _quiet.make_verbose()
 

@@ -128,6 +128,49 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
 _FINDER = _QuietImport()
 
+# Installed packages Keras imports at start-up for features no tfsep command uses: scikit-learn (its
+# sklearn wrappers) and pandas (DataFrames as fit() input).  0.8 s of the 3 s that `import keras` takes
+# (bench/startup.py), a sixth of `tfsep separate` on a short file.
+KERAS_EXTRAS = ("sklearn", "pandas")
+
+
+class _LeanLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        hidden = [name for name in KERAS_EXTRAS if name not in sys.modules]
+        for name in hidden:
+            sys.modules[name] = None  # Keras' `try: import sklearn` then finds it missing
+        try:
+            self.loader.exec_module(module)
+        finally:
+            for name in hidden:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]  # importable again, for the code that does use it (evaluate)
+
+
+class _LeanImport(importlib.abc.MetaPathFinder):
+    """Finds ``keras`` once, with a loader that keeps it from importing :data:`KERAS_EXTRAS`."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _LeanLoader(spec.loader)
+        return spec
+
+
+def lean() -> None:
+    """In tfsep's own processes (the CLI): Keras starts without :data:`KERAS_EXTRAS` (a library user keeps them)."""
+    if "keras" not in sys.modules and not any(isinstance(f, _LeanImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _LeanImport())
+
 
 _SET_LEVEL = False
 
