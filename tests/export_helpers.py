@@ -6,6 +6,18 @@ import os
 
 import pytest
 
+# What an export bakes in, written out here and not read from tfsep.separation.presets.EXPORT (the code
+# under test): the default preset's full band and residual, no Wiener step, no TTA, float32.  A change to
+# what exports compute must change this line too.
+EXPORTED = {
+    "mask_extension": "average",
+    "residual": "auto",
+    "wiener_iterations": 0,
+    "shifts": 0,
+    "channel_swap": False,
+    "precision": "float32",
+}
+
 
 def pretrained_2stems():
     """The pretrained 2stems model; skip when it cannot be fetched (fail with TFSEP_REQUIRE_PRETRAINED=1)."""

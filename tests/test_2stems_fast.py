@@ -19,7 +19,7 @@ pytestmark = pytest.mark.cpu_sensitive
 
 
 @pytest.fixture(scope="module")
-def fast():
+def fast(own_model_places):
     from tfsep.pretrained import load_model, resolve
 
     loc = resolve("2stems-fast", fetch=False)  # in the package: never fetched

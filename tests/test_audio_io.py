@@ -1,6 +1,8 @@
 """Audio I/O: roundtrips, slicing, resampling, channel mapping, errors, atomic writes."""
 
 import os
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
@@ -169,12 +171,32 @@ def test_six_channels_downmix_with_one_warning(tmp_path):
     np.testing.assert_allclose(mono[0], [(left + right) / 2], rtol=1e-5)
 
 
+# ffmpeg's default layout for each channel count and its speakers in file order, written out from
+# `ffmpeg -layouts` (not read from tfsep.audio.channels.LAYOUTS, the code under test).
+FFMPEG_DEFAULT_LAYOUTS = {
+    3: ("2.1", "FL FR LFE"),
+    4: ("4.0", "FL FR FC BC"),
+    5: ("5.0", "FL FR FC BL BR"),
+    6: ("5.1", "FL FR FC LFE BL BR"),
+    7: ("6.1", "FL FR FC LFE BC SL SR"),
+    8: ("7.1", "FL FR FC LFE BL BR SL SR"),
+}
+
+
+def test_the_written_out_layouts_are_ffmpegs():
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    table = subprocess.run(["ffmpeg", "-hide_banner", "-layouts"], capture_output=True, text=True).stdout
+    known = dict(line.split()[:2] for line in table.splitlines() if len(line.split()) == 2)
+    for name, speakers in FFMPEG_DEFAULT_LAYOUTS.values():
+        assert known[name] == speakers.replace(" ", "+"), name
+
+
 @pytest.mark.parametrize("n", [3, 4, 5, 7, 8])
 def test_other_surround_layouts_fold_down_by_speaker(tmp_path, n):
     """The centre reaches both sides equally, the LFE neither, a left speaker only the left (7.1 and others)."""
-    from tfsep.audio.channels import LAYOUTS
-
-    name, speakers = LAYOUTS[n]
+    name, speakers = FFMPEG_DEFAULT_LAYOUTS[n]
+    speakers = speakers.split()
     path = tmp_path / f"{name}.wav"
     for speaker in speakers:
         x = np.zeros((2000, n), np.float32)

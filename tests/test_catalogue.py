@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import SR, write_wav
+from export_helpers import EXPORTED
 
 from tfsep.catalogue.inputs import CatalogueInputError, parse_list, read_inputs
 from tfsep.catalogue.manifest import error_text, row_uri
 from tfsep.cli import main
 from tfsep.errors import AudioError
-from tfsep.separation.presets import EXPORT
 
 
 def _songs(folder, n, seconds=1.0, seed=0):
@@ -202,7 +202,7 @@ def test_catalogue_runs_an_exported_savedmodel(tmp_path, tiny_model):
     import soundfile as sf
 
     x, _ = sf.read(str(song), dtype="float32")
-    want = Separator(tiny_model, **EXPORT).separate(x, SR)  # what an export computes
+    want = Separator(tiny_model, **EXPORTED).separate(x, SR)  # what an export computes
     for stem, uri in row["outputs"].items():
         got, _ = sf.read(uri, dtype="float32")
         np.testing.assert_allclose(got, want[stem], atol=1e-4)

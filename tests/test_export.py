@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from export_helpers import pretrained_2stems, sdr, segment_reference, with_export_residual
-
-from tfsep.separation.presets import EXPORT
+from export_helpers import EXPORTED, pretrained_2stems, sdr, segment_reference, with_export_residual
 
 SR = 44100
 
@@ -107,7 +105,7 @@ def test_savedmodel_layout_signatures_and_any_length(tiny_model, tmp_path):
     assert set(sm.signatures) == {"serving_default", "separate_segment", "separate_spectrogram", "config"}
     fn = sm.signatures["serving_default"]
     # The export bakes in the default preset's mask extension and residual; Wiener and TTA stay with the host.
-    sep = Separator(tiny_model, **EXPORT)
+    sep = Separator(tiny_model, **EXPORTED)
     x = np.random.default_rng(0).standard_normal((SR + 1234, 2)).astype(np.float32) * 0.1
     for n in (0, 1, 100, 511, 8192, SR + 1234):  # 0, less than one frame, one segment, many segments
         out = fn(waveform=tf.constant(x[:n]))
@@ -185,7 +183,7 @@ def test_pretrained_savedmodel_loads_without_tfsep(pretrained, pretrained_savedm
     ]
     out = np.load(tmp_path / "out.npz")
     # What the export bakes in: the default preset's mask extension and residual, no Wiener, no TTA.
-    ref = Separator(pretrained, **EXPORT).separate(x, SR)
+    ref = Separator(pretrained, **EXPORTED).separate(x, SR)
     for stem in ("vocals", "accompaniment"):
         assert out[stem].shape == x.shape
         # Float rounding only; the residual accompaniment (mixture - vocals) carries the vocals' rounding too.
@@ -393,3 +391,16 @@ def test_every_model_family_exports_to_builtin_tflite(name):
         ref = with_export_residual(model, ref[:, : x.shape[0]], x)
     assert np.all(np.isfinite(got))
     assert np.abs(got - ref).max() <= 1e-4 * max(1.0, float(np.abs(ref).max()))
+
+
+def test_exports_bake_in_the_default_presets_band_and_residual(tiny_model):
+    """Pinned literally (export_helpers.EXPORTED): full band and the residual stem, as `tfsep separate`'s
+    default preset gives, so that an exported model's stems are the default's without its Wiener step."""
+    from tfsep.export.metadata import metadata
+    from tfsep.separation.presets import preset
+
+    meta = metadata(tiny_model)  # the tiny config itself says mask_extension "zeros": the export overrides it
+    assert tiny_model.config["mask_extension"] == "zeros"
+    assert (meta["mask_extension"], meta["residual"]) == (EXPORTED["mask_extension"], "accompaniment")
+    default = preset("default")
+    assert (default["mask_extension"], default["residual"]) == (EXPORTED["mask_extension"], EXPORTED["residual"])

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import soundfile as sf
 from click.testing import CliRunner
-from export_helpers import pretrained_2stems, sdr
-
-from tfsep.separation.presets import EXPORT
+from export_helpers import EXPORTED, pretrained_2stems, sdr
 
 SR = 44100
 RUNNER = Path(__file__).resolve().parent.parent / "mobile" / "separate_tflite.py"
@@ -31,7 +29,7 @@ def test_runner_matches_separator_across_segments(tiny_model, music, tmp_path):
 
     x = music[: SR // 2 + 77]  # several tiny segments and a short last one
     # What exports bake in: the default preset without Wiener and TTA, which stay with the host.
-    ref = Separator(tiny_model, **EXPORT).separate(x, SR)
+    ref = Separator(tiny_model, **EXPORTED).separate(x, SR)
     for graph in ("core", "full"):
         path = export_tflite(tiny_model, tmp_path / f"tiny_{graph}.tflite", graph=graph)
         out = _runner_module().TFLiteSeparator(str(path)).separate(x)

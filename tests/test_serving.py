@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-
-from tfsep.separation.presets import EXPORT
+from export_helpers import EXPORTED
 
 SR = 44100
 MODEL_NAME = "tiny2"
@@ -145,7 +144,7 @@ def test_rest_client_matches_local_separator(rest_server, tiny_model, music):
     remote = RemoteSeparator(rest_server, MODEL_NAME, stems=["vocals"])
     assert remote.stems == ["vocals"] and remote.sample_rate == SR
     out = remote.separate(x, SR)
-    ref = Separator(tiny_model, **EXPORT).separate(x, SR)
+    ref = Separator(tiny_model, **EXPORTED).separate(x, SR)
     np.testing.assert_allclose(out["vocals"], ref["vocals"], atol=1e-5)
     short = remote.separate(x[:50], SR)  # shorter than one frame
     assert short["vocals"].shape == (50, 2)

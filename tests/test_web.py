@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import falcon_path
-from export_helpers import pretrained_2stems, sdr
+from export_helpers import EXPORTED, pretrained_2stems, sdr
 
 SR = 44100
 WEB = Path(__file__).resolve().parent.parent / "mobile" / "web"
@@ -92,7 +92,6 @@ def _export(model, models_dir, name):
 def _reference(model, meta, x):
     """What tfsep separates with the options the export computes with (no Wiener, no TTA)."""
     from tfsep.separation import Separator
-    from tfsep.separation.presets import EXPORT
 
     sep = Separator(
         model,
@@ -101,7 +100,7 @@ def _reference(model, meta, x):
         channel_swap=False,
         mask_extension=meta.get("mask_extension"),
         residual=meta.get("residual") or "none",
-        precision=EXPORT["precision"],
+        precision=EXPORTED["precision"],
     )
     return sep.separate(x, SR)
 

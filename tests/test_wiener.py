@@ -151,12 +151,9 @@ def test_one_iteration_raises_sdr_of_ratio_masks_on_the_excerpt(falcon_stems):
 
 @pytest.fixture(scope="module")
 def pretrained_2stems():
-    from tfsep.pretrained import load_model
+    from export_helpers import pretrained_2stems
 
-    try:
-        return load_model("2stems", quiet=True)
-    except Exception as exc:  # offline, no cache: nothing to measure
-        pytest.skip(f"pretrained 2stems model cannot be fetched or loaded: {exc}")
+    return pretrained_2stems()  # skips offline; fails instead under TFSEP_REQUIRE_PRETRAINED=1
 
 
 def test_wiener_on_pretrained_2stems_keeps_sdr(pretrained_2stems, falcon_stems):

@@ -99,7 +99,10 @@ def separate(inputs, output_dir, model, offset, duration, as_json, overwrite, qu
     if as_json:
         name = sep.config["name"] if sep is not None else model_name
         stems_out = sep.stems if sep is not None else stem_names
-        click.echo(json.dumps({"model": name, "stems": stems_out, "results": results}, indent=2))
+        # The arithmetic the network ran in (precision "auto" resolved), where a local model ran.
+        precision = getattr(sep, "precision", None)
+        summary = {"model": name, "stems": stems_out, "precision": precision, "results": results}
+        click.echo(json.dumps(summary, indent=2))
     if failed:
         if not as_json and len(inputs) > 1:
             error(f"{failed} of {len(inputs)} files failed")
