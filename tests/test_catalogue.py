@@ -388,9 +388,17 @@ def test_quality_with_an_exported_savedmodel_is_refused_not_ignored(tmp_path, ti
 
 
 def _live(pgid: int) -> list[str]:
-    """Processes of the group that still run (zombies of a container without init do not)."""
-    out = subprocess.run(["ps", "-o", "stat=,cmd=", "-g", str(pgid)], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if line.strip() and not line.strip().startswith("Z")]
+    """Processes of the group that still run (zombies of a container without init do not), from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[-1].split()  # state ppid pgrp ...
+        except (OSError, ValueError):
+            continue
+        if name.isdigit() and len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            found.append(name)
+    return found
 
 
 def _start_catalogue(tmp_path, tiny_model_dir):

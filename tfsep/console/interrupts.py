@@ -141,7 +141,9 @@ def stop_children(timeout: float = 1.0) -> None:
         for pid in family:
             with contextlib.suppress(OSError):
                 os.kill(pid, sig)
-        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 0.5)
+        # After SIGKILL, wait until they are gone (at once, unless one is inside a disk write): their
+        # temps can only be swept once they are.
+        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 2.0)
         while time.monotonic() < deadline and any(_alive(pid) for pid in family):
             time.sleep(0.02)
     for pid in family:  # reap the ones that are ours, so that no zombie is left
