@@ -248,6 +248,9 @@ def test_catalogue_refuses_bad_requests_in_one_line(tmp_path, tiny_model_dir):
         (["catalogue", str(song), "-m", str(tiny_model_dir), "--resume", "--overwrite"], "choose one"),
         (["catalogue", str(song), "-m", str(tiny_model_dir), "--stems", "drums"], "has no stem drums"),
         (["catalogue", str(song), "-m", str(tiny_model_dir), "-o", str(tmp_path), "-f", "{stem}.txt"], "not a format"),
+        (["catalogue", str(song), "-m", str(tiny_model_dir), "--beam-options", "--runner"], "expected one argument"),
+        (["catalogue", str(song), "-m", str(tiny_model_dir), "--beam-options", "'open"], "No closing quotation"),
+        (["catalogue", str(song), "-m", str(tiny_model_dir), "--runner", "NoSuchRunner"], "Unexpected pipeline runner"),
     ]
     for args, message in cases:
         result = CliRunner().invoke(main, args)
@@ -457,3 +460,13 @@ def test_workers_of_a_killed_launcher_publish_nothing_without_its_row(tmp_path, 
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     _stems_have_rows(out)
+
+
+def test_no_more_worker_processes_than_inputs(tmp_path, tiny_model_dir):
+    """--workers 256 for one song: one worker (each loads the model: 256 would be 256 TensorFlows)."""
+    song = _songs(tmp_path / "in", 1)[0]
+    args = ["catalogue", str(song), "-o", str(tmp_path / "out"), "-m", str(tiny_model_dir), "--workers", "256"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "DirectRunner with 1 worker\n" in result.output
+    assert _manifest(tmp_path / "out")[0]["status"] == "done"

@@ -10,6 +10,8 @@ DataflowRunner`` (Flink, Spark) with that runner's own options.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 import json
 import logging
 import os
@@ -45,6 +47,19 @@ from .manifest import (
 )
 
 DIRECT_RUNNERS = ("DirectRunner", "direct", "BundleBasedDirectRunner")
+
+
+def cores() -> int:
+    """The cores this process may run on (what TensorFlow's thread pools use by default)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def local_workers(workers: int, tasks) -> int:
+    """Worker processes of the local runner: as asked, but no more than inputs to separate (each loads the model)."""
+    return max(1, min(int(workers), len(tasks)))
 
 
 @dataclass
@@ -216,8 +231,15 @@ def _failed_rows(failure, job: CatalogueJob):
 
 
 def pipeline_options(runner="DirectRunner", workers=1, beam_args=()) -> PipelineOptions:
-    """Beam options: ``runner``; for the local runner, ``workers`` processes; ``beam_args`` as Beam reads them."""
-    args = shlex.split(beam_args) if isinstance(beam_args, str) else list(beam_args)
+    """Beam options: ``runner``; for the local runner, ``workers`` processes; ``beam_args`` as Beam reads them.
+
+    Raises:
+        TfsepError: options Beam cannot parse, or a runner it does not know (one line, not Beam's usage).
+    """
+    try:
+        args = shlex.split(beam_args) if isinstance(beam_args, str) else list(beam_args)
+    except ValueError as exc:  # "No closing quotation"
+        raise TfsepError(f"--beam-options {beam_args!r}: {exc}") from None
     from ..console.quiet import verbose
 
     extra = {"runner": runner}
@@ -228,7 +250,22 @@ def pipeline_options(runner="DirectRunner", workers=1, beam_args=()) -> Pipeline
             direct_num_workers=int(workers),
             direct_running_mode="multi_processing" if int(workers) > 1 else "in_memory",
         )
-    return PipelineOptions(args, **extra)
+    options = PipelineOptions(args, **extra)
+    said = io.StringIO()
+    try:  # Beam parses lazily, with argparse: a bad option prints its usage and exits
+        with contextlib.redirect_stderr(said):
+            options.get_all_options(retain_unknown_options=True)
+    except SystemExit:
+        lines = [line for line in said.getvalue().splitlines() if line.strip()]
+        why = lines[-1].split("error: ", 1)[-1] if lines else "Beam cannot parse them"
+        raise TfsepError(f"--beam-options {beam_args!r}: {why}") from None
+    try:
+        from apache_beam.runners.runner import create_runner
+
+        create_runner(runner)
+    except (ValueError, ImportError) as exc:
+        raise TfsepError(f"--runner {runner}: {' '.join(str(exc).split())}") from None
+    return options
 
 
 def build(p, tasks, known_rows, job: CatalogueJob):
@@ -331,17 +368,22 @@ def run_catalogue(
         resume: keep inputs finished by an earlier run with this model and options.
         overwrite: replace stem files this job did not write.
         workers: worker processes of the local runner.
-        threads: TensorFlow threads per worker (default: TensorFlow's choice).
+        threads: TensorFlow threads per worker (default on the local runner: cores / workers).
         on_plan: called with ``(tasks, known_rows)`` before the pipeline runs.
         on_progress: called now and then with ``(finished, total, write)`` while
             it runs (local outputs); ``write(text)`` reaches the real stderr.
     Returns:
         A :class:`CatalogueResult`; failed inputs are error rows, never an exception.
     """
+    pipeline_options(runner, workers, beam_args)  # a bad runner or option is one line before anything else
     job, stems = make_job(output, model=model, separator=separator, writer=writer, manifest=manifest, threads=threads)
     items = read_inputs(inputs, input_list)
     sweep_row_temps(job.output_root)
     tasks, known = plan(items, job, stems, resume=resume, overwrite=overwrite)
+    if runner in DIRECT_RUNNERS:
+        workers = local_workers(workers, tasks)
+        if threads is None:  # the cores shared out; each worker's model runs on its own
+            job = dataclasses.replace(job, threads=max(1, cores() // workers))
     if on_plan is not None:
         on_plan(tasks, known)
     with _quiet_workers() as stderr_fd, _watch(tasks, job, on_progress, stderr_fd):

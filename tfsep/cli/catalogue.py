@@ -68,7 +68,6 @@ def catalogue(
     manifest; the exit code is 1 if any input failed.  Needs
     `pip install 'tfsep[beam]'`.
     """
-    import os
 
     from ..catalogue import require_beam
 
@@ -83,11 +82,9 @@ def catalogue(
     slow = options.precision_note(params)
     if slow and not quiet:
         note_line(slow)
-    if threads is None and runner in ("DirectRunner", "direct"):
-        threads = max(1, (os.cpu_count() or 1) // workers)
     try:
         require_beam()
-        from ..catalogue.pipeline import run_catalogue
+        from ..catalogue.pipeline import DIRECT_RUNNERS, local_workers, run_catalogue
 
         def on_plan(tasks, known):
             if not quiet:
@@ -98,7 +95,7 @@ def catalogue(
                     + (f", {kept} finished before" if kept else "")
                     + (f", {refused} refused (see the manifest)" if refused else "")
                     + f"; {runner}"
-                    + (f" with {workers} workers" if runner in ("DirectRunner", "direct") else "")
+                    + (f" with {_count(local_workers(workers, tasks), 'worker')}" if runner in DIRECT_RUNNERS else "")
                 )
 
         def on_progress(done, total, write):
@@ -136,6 +133,10 @@ def catalogue(
             if row["status"] != "done":
                 click.echo(f"tfsep: error: {row['error']}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _interruptible(run, *args, output, **kwargs):
