@@ -218,3 +218,19 @@ def test_the_cli_starts_without_what_only_kerass_extras_need(tmp_path, music_wav
     library = "import sys, tfsep, keras; import keras.wrappers; print('sklearn' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, timeout=300)
     assert res.stdout.strip().splitlines()[-1] == "True", res.stderr
+
+
+def test_names_no_file_system_takes_and_absurd_bitrates_fail_before_the_model(tmp_path, music_wav, tiny_model_dir):
+    base = ["separate", str(music_wav), "-o", str(tmp_path / "out"), "-m", str(tiny_model_dir)]
+    cases = [
+        (["-f", "x" * 300 + "/{stem}.wav"], "a file or folder name of 300 bytes, at most 255"),
+        (["-f", "{track}/" + "y" * 230 + "-{stem}.wav"], "at most 215 here"),  # room for the temp's name
+        (["-c", "mp3", "-b", "999999999999"], "more than any lossy codec writes"),
+    ]
+    for args, says in cases:
+        result = CliRunner().invoke(main, [*base, *args])
+        assert result.exit_code == 1 and says in _one_error_line(result.output), (args, result.output)
+        assert "loading model" not in result.output  # said before the model loads
+    assert not (tmp_path / "out").exists()
+    result = CliRunner().invoke(main, [*base, "--offset", "1e300"])
+    assert "offset 1e+300 s is at or past the end" in _one_error_line(result.output)

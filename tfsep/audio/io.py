@@ -241,8 +241,9 @@ class AudioReader:
             if n == 0 and (info.backend == "soundfile" or offset > 0):
                 if info.frames == 0:
                     raise AudioError(f"{path}: contains no audio samples (0 frames)")
+                at = f"{offset:.3f}" if offset < 1e9 else f"{offset:.3g}"  # not 300 digits for 1e300
                 raise AudioError(
-                    f"{path}: nothing to read: offset {offset:.3f} s is at or past "
+                    f"{path}: nothing to read: offset {at} s is at or past "
                     f"the end ({info.frames / info.sample_rate:.3f} s)"
                 )
         elif self._limit is not None:

@@ -99,6 +99,7 @@ def _codec_for(path, codec):
     return codec
 
 
+MAX_BITRATE = 1_536_000
 BITRATE_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)([kKM]?)$")
 
 
@@ -108,6 +109,11 @@ def parse_bitrate(bitrate) -> int:
     value = float(m.group(1)) * {"": 1, "k": 1e3, "K": 1e3, "M": 1e6}[m.group(2)] if m else 0.0
     if value < 1000:
         raise OutputError(f"bitrate {bitrate!r} is not a bitrate: give bits per second such as 320k, 192000 or 1.5M")
+    if value > MAX_BITRATE:
+        raise OutputError(
+            f"bitrate {bitrate!r} is more than any lossy codec writes (mp3 stops at 320k, AAC and Vorbis near 500k "
+            f"a channel pair); at most {MAX_BITRATE // 1000}k, or -c flac for lossless"
+        )
     return int(value)
 
 

@@ -94,10 +94,31 @@ def output_paths(input_path, output_dir, stems, template=DEFAULT_TEMPLATE, codec
         named = CODEC_EXTENSIONS.get(target.suffix.lower())
         if named is not None and named != codec:
             raise OutputError(f"{target} would hold {codec} data under a {target.suffix} name: make -f and -c agree")
+        _check_name_lengths(target, root)
         paths[stem] = target
     if len(set(paths.values())) != len(paths):
         raise OutputError(f"filename template {template!r} gives the same file for several stems: add {{stem}}")
     return paths
+
+
+# File systems take names of at most 255 bytes; a stem's temp name adds a dot, ".pass1-<pid>-<8>" and
+# ".s24.wav" to its own (audio.writer.partial_file).
+NAME_MAX = 255
+TEMP_NAME_EXTRA = 40
+
+
+def _check_name_lengths(target: Path, root: Path) -> None:
+    """Refuse a path whose file or folder names no file system takes, before any work (not ENAMETOOLONG later)."""
+    parts = target.relative_to(root).parts
+    for i, part in enumerate(parts):
+        size = len(os.fsencode(part))
+        limit = NAME_MAX - (TEMP_NAME_EXTRA if i == len(parts) - 1 else 0)
+        if size > limit:
+            shown = part if len(part) <= 60 else part[:40] + "..." + part[-12:]
+            raise OutputError(
+                f"{shown!r}: a file or folder name of {size} bytes, at most {limit} here; "
+                "shorten -f or the input file's name"
+            )
 
 
 def same_file(a, b) -> bool:
