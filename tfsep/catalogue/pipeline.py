@@ -376,8 +376,9 @@ def run_catalogue(
         A :class:`CatalogueResult`; failed inputs are error rows, never an exception.
     """
     pipeline_options(runner, workers, beam_args)  # a bad runner or option is one line before anything else
-    job, stems = make_job(output, model=model, separator=separator, writer=writer, manifest=manifest, threads=threads)
+    # The inputs before the model: a pattern that matches nothing must not wait for a model's download.
     items = read_inputs(inputs, input_list)
+    job, stems = make_job(output, model=model, separator=separator, writer=writer, manifest=manifest, threads=threads)
     sweep_row_temps(job.output_root)
     tasks, known = plan(items, job, stems, resume=resume, overwrite=overwrite)
     if runner in DIRECT_RUNNERS:
