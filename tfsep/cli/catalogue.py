@@ -177,13 +177,24 @@ def _stop_workers(output) -> None:
 
 def _sweep(output) -> None:
     """Remove the temps of stopped workers: partial stems, row temps, scratch folders."""
+    import time
+
     from ..audio.writer import sweep_partials
     from ..catalogue.handler import sweep_scratch
     from ..catalogue.manifest import sweep_row_temps
 
     sweep_scratch()
-    if "://" not in str(output):
+    if "://" in str(output):
+        return
+    # A stopped worker's temps go once its process is gone; on a loaded machine that can take a moment
+    # after SIGKILL, so look again for a few seconds while some are still there.
+    deadline = time.monotonic() + 3.0
+    while True:
         sweep_row_temps(output)
-        for folder, dirs, _ in os.walk(output):
-            if ".tfsep-partial" in dirs:
-                sweep_partials(folder)
+        partial = [folder for folder, dirs, _ in os.walk(output) if ".tfsep-partial" in dirs]
+        for folder in partial:
+            sweep_partials(folder)
+        left = [f for f in partial if os.path.isdir(os.path.join(f, ".tfsep-partial"))]
+        if not left or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)

@@ -76,11 +76,28 @@ def untrack_temp(path) -> None:
         _temps.pop(os.path.abspath(os.fspath(path)), None)
 
 
+_new_dirs: dict[str, None] = {}  # folders a run made for outputs not yet published (removed if empty)
+
+
+def track_new_dirs(folders) -> None:
+    """Register folders made for outputs that are not in place yet: a hard stop removes them if empty."""
+    with _temps_lock:
+        _new_dirs.update(dict.fromkeys(os.path.abspath(os.fspath(f)) for f in folders))
+
+
+def untrack_new_dirs(folders) -> None:
+    with _temps_lock:
+        for f in folders:
+            _new_dirs.pop(os.path.abspath(os.fspath(f)), None)
+
+
 def remove_temps() -> int:
-    """Remove every registered temp file (and its emptied folder); returns how many files went."""
+    """Remove every registered temp file (and its emptied folder), then emptied new folders; returns the files."""
     with _temps_lock:
         items = list(_temps.items())
+        folders = sorted(_new_dirs, key=len, reverse=True)  # deepest first
         _temps.clear()
+        _new_dirs.clear()
     removed = 0
     for path, folder in items:
         with contextlib.suppress(OSError):
@@ -89,6 +106,9 @@ def remove_temps() -> int:
         if folder is not None:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
     return removed
 
 

@@ -34,7 +34,7 @@ from ..audio.writer import (
     remove_partial_dir,
     sweep_partials,
 )
-from ..console.interrupts import critical
+from ..console.interrupts import critical, track_new_dirs, untrack_new_dirs
 from ..console.progress import stderr_is_terminal
 from ..errors import OutputError, TfsepError
 from .outputs import (
@@ -359,6 +359,7 @@ class _StemSink:
         self.float_output = codec == "wav" and bit_depth == 32
         self.two_pass = clip == "rescale" and not self.float_output
         self.new_dirs = missing_dirs(paths)
+        track_new_dirs(self.new_dirs)  # a hard stop (see console.interrupts) removes them if still empty
         self.temps, self.writers = {}, {}
         self.frames = 0
         self.peak = 0.0
@@ -474,6 +475,7 @@ class _StemSink:
         """Remove temps; if the stems were not committed, abort every writer and remove new folders."""
         for t in self.temps.values():
             t.remove()
+        untrack_new_dirs(self.new_dirs)
         if self.done:
             return
         for w in self.writers.values():
