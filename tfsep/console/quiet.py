@@ -101,32 +101,39 @@ def silenced():
             os.close(copy)
 
 
-class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
+class _LoaderWithin(importlib.abc.Loader):
+    """A module's own loader, its code run within ``around()`` (a context manager factory)."""
+
+    def __init__(self, loader, around):
+        self.loader, self.around = loader, around
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        with filtered_stderr():
+        with self.around():
             self.loader.exec_module(module)
 
 
-class _QuietImport(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` once, with a loader that filters its import-time notes."""
+class _ImportWithin(importlib.abc.MetaPathFinder):
+    """Finds module ``name`` once (then leaves ``sys.meta_path``), its code run within ``around()``."""
+
+    def __init__(self, name, around):
+        self.name, self.around = name, around
 
     def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
+        if name != self.name:
             return None
-        uninstall()
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
+            spec.loader = _LoaderWithin(spec.loader, self.around)
         return spec
 
 
-_FINDER = _QuietImport()
+# TensorFlow's import-time notes filtered off stderr.
+_FINDER = _ImportWithin("tensorflow", filtered_stderr)
 
 # Installed packages Keras imports at start-up for features no tfsep command uses: scikit-learn (its
 # sklearn wrappers) and pandas (DataFrames as fit() input).  0.8 s of the 3 s that `import keras` takes
@@ -134,42 +141,24 @@ _FINDER = _QuietImport()
 KERAS_EXTRAS = ("sklearn", "pandas")
 
 
-class _LeanLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        hidden = [name for name in KERAS_EXTRAS if name not in sys.modules]
+@contextlib.contextmanager
+def _without_keras_extras():
+    hidden = [name for name in KERAS_EXTRAS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # Keras' `try: import sklearn` then finds it missing
+    try:
+        yield
+    finally:
         for name in hidden:
-            sys.modules[name] = None  # Keras' `try: import sklearn` then finds it missing
-        try:
-            self.loader.exec_module(module)
-        finally:
-            for name in hidden:
-                if sys.modules.get(name, 0) is None:
-                    del sys.modules[name]  # importable again, for the code that does use it (evaluate)
-
-
-class _LeanImport(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` once, with a loader that keeps it from importing :data:`KERAS_EXTRAS`."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "keras":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _LeanLoader(spec.loader)
-        return spec
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]  # importable again, for the code that does use it (evaluate)
 
 
 def lean() -> None:
     """In tfsep's own processes (the CLI): Keras starts without :data:`KERAS_EXTRAS` (a library user keeps them)."""
-    if "keras" not in sys.modules and not any(isinstance(f, _LeanImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _LeanImport())
+    waiting = any(isinstance(f, _ImportWithin) and f.name == "keras" for f in sys.meta_path)
+    if "keras" not in sys.modules and not waiting:
+        sys.meta_path.insert(0, _ImportWithin("keras", _without_keras_extras))
 
 
 _SET_LEVEL = False
