@@ -130,11 +130,6 @@ def _model_spec(model, separator: dict):
     return cfg, stems, False, digest_tree(str(path))
 
 
-def saved_model_at(model) -> bool:
-    """True when ``model`` names an exported SavedModel (version folder), not a tfsep model."""
-    return model is not None and exists(join(str(model), "saved_model.pb"))
-
-
 def make_job(output, *, model=None, separator=None, writer=None, manifest=None, threads=None) -> tuple:
     """``(CatalogueJob, stems)``: the model and every option checked, nothing written, no TensorFlow."""
     from ..separation.precision import resolve_precision
@@ -162,7 +157,7 @@ def make_job(output, *, model=None, separator=None, writer=None, manifest=None, 
         writer.setdefault("clip", "rescale"),
     )
     writer.setdefault("sample_rate", None)
-    cfg, stems, saved_model, model_digest = _model_spec(model, separator if not saved_model_at(model) else asked)
+    cfg, stems, saved_model, model_digest = _model_spec(model, asked)
     options = {"separator": separator, "writer": writer, "stems": stems}
     job = CatalogueJob(
         model=None if model is None else str(model),
