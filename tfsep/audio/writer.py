@@ -23,7 +23,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from ..console.interrupts import track_temp, untrack_temp
+from ..console.interrupts import process_stat, track_temp, untrack_temp
 from ..errors import AudioError, OutputError
 from .codecs import (
     CLIP_MODES,
@@ -418,11 +418,8 @@ def process_alive(pid: int) -> bool:
         return False
     except OSError:  # exists, owned by someone else
         return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):  # no /proc (macOS): it exists
-        return True
+    stat = process_stat(pid)
+    return stat is None or stat[0] != b"Z"  # no /proc entry to read (macOS): it exists
 
 
 def sweep_partials(directory) -> int:

@@ -127,25 +127,29 @@ def critical():
 # -- child processes ----------------------------------------------------------------------------------
 
 
+def process_stat(pid) -> tuple[bytes, int] | None:
+    """``(state, parent pid)`` of process ``pid`` from ``/proc`` (state ``b"Z"``: a zombie); None: no such entry."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return (fields[0], int(fields[1])) if len(fields) > 1 else None
+
+
 def child_pids(pid: int | None = None) -> list[int]:
     """The processes whose parent is ``pid`` (this one by default), from ``/proc``; [] where there is none."""
     pid = os.getpid() if pid is None else pid
-    found = []
     try:
         names = os.listdir("/proc")
     except OSError:
-        return found
+        return []
+    found = []
     for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
+        stat = process_stat(name) if name.isdigit() else None
+        if stat is not None and stat[1] == pid:
             found.append(int(name))
     return found
 
@@ -172,11 +176,8 @@ def stop_children(timeout: float = 1.0) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().split(b")")[-1].split()[0] != b"Z"
-    except OSError:
-        return False
+    stat = process_stat(pid)
+    return stat is not None and stat[0] != b"Z"
 
 
 # -- the watch ------------------------------------------------------------------------------------------
@@ -304,21 +305,12 @@ def hard_stop_watch(grace: float = GRACE):
         os.close(read_fd)
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[1]) if len(fields) > 1 else None
-
-
 def is_ancestor(pid: int) -> bool:
     """True when process ``pid`` is this process's parent, grandparent, ... (from ``/proc``)."""
     current = os.getpid()
     for _ in range(64):
-        current = _parent(current)
+        stat = process_stat(current)
+        current = None if stat is None else stat[1]
         if current is None or current <= 1:
             return False
         if current == pid:
