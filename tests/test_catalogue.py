@@ -306,7 +306,7 @@ def test_unusable_output_places_are_one_line_before_anything_runs(tmp_path, monk
     a_file.write_text("x")
     cases = [
         (["-o", str(a_file)], "is a file, not a folder"),
-        (["-o", str(a_file / "stems")], "it is a file, not a folder"),
+        (["-o", str(a_file / "stems")], "it is a file, not a directory"),
         (["-o", str(tmp_path / "o1"), "--manifest", str(a_file / "m.jsonl")], "--manifest"),
     ]
     for args, says in cases:
@@ -317,8 +317,10 @@ def test_unusable_output_places_are_one_line_before_anything_runs(tmp_path, monk
     result = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "full")])
     assert result.exit_code == 1 and "no space left on device" in _one_line(result)
     monkeypatch.setattr(manifest_mod.shutil, "disk_usage", real_usage)
-    monkeypatch.setattr(manifest_mod, "unwritable_reason", lambda folder: "read-only file system")
-    monkeypatch.setattr(manifest_mod.os, "access", lambda path, mode: False)
+    from tfsep.separation import outputs as outputs_mod
+
+    monkeypatch.setattr(outputs_mod, "unwritable_reason", lambda folder: "read-only file system")
+    monkeypatch.setattr(outputs_mod.os, "access", lambda path, mode: False)
     result = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "ro")])
     assert result.exit_code == 1 and "read-only file system" in _one_line(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "in"]  # nothing separated, nothing made

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 
 from .. import __version__
-from ..audio.writer import process_alive, unwritable_reason
+from ..audio.writer import process_alive
 from ..console.interrupts import track_temp, untrack_temp
 from ..errors import OutputError, TfsepError, error_gist, internal_error
 from .inputs import is_remote, local_path
@@ -245,16 +245,15 @@ def write_manifest(rows, uri: str) -> int:
 MIN_FREE_BYTES = 16 << 20
 
 
-def _writable_folder(path: str, what: str) -> str:
-    """The nearest existing folder at or above ``path``, checked writable; ``what`` names the option."""
-    folder = os.path.abspath(path)
-    while not os.path.exists(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
-        raise OutputError(f"{what} {path}: cannot write under {folder}, it is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or unwritable_reason(folder) == "read-only file system":
-        raise OutputError(f"{what} {path}: cannot write to {folder} ({unwritable_reason(folder)})")
-    return folder
+def _writable_folder(path: str, what: str, folder: str | None = None):
+    """:func:`~tfsep.separation.outputs.writable_folder` of ``folder`` (default ``path``), its refusal naming
+    the option ``what`` and its value ``path``."""
+    from ..separation.outputs import writable_folder
+
+    try:
+        return writable_folder(path if folder is None else folder)
+    except OutputError as exc:
+        raise OutputError(f"{what} {path}: {exc}") from None
 
 
 def check_output_place(uri: str) -> None:
@@ -277,4 +276,4 @@ def check_manifest_target(uri: str) -> None:
     path = local_path(uri)
     if os.path.isdir(path):
         raise OutputError(f"{path} is a directory: --manifest names a file")
-    _writable_folder(os.path.dirname(os.path.abspath(path)), "--manifest")
+    _writable_folder(path, "--manifest", folder=os.path.dirname(os.path.abspath(path)))

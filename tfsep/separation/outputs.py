@@ -149,13 +149,23 @@ def check_writable(paths, overwrite: bool) -> None:
             raise OutputError(f"{path} is a directory, cannot write a stem there")
         if path.exists() and not overwrite:
             raise OutputError(f"{path} exists: pass --overwrite to replace it")
-        parent = path.parent
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir():
-            raise OutputError(f"cannot write under {parent}: it is a file, not a directory")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write to {parent}: {unwritable_reason(parent)}")
+        writable_folder(path.parent)
+
+
+def writable_folder(folder) -> Path:
+    """The nearest existing folder at or above ``folder``, which writing there would use; refused if unusable.
+
+    Raises:
+        OutputError: that place is a file, or cannot be written (permissions, a read-only file system).
+    """
+    parent = Path(os.path.abspath(folder))
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write under {parent}: it is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {parent}: {unwritable_reason(parent)}")
+    return parent
 
 
 def missing_dirs(paths) -> list[Path]:
