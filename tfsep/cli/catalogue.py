@@ -80,13 +80,13 @@ def catalogue(
     if resume and overwrite:
         raise click.UsageError("--resume keeps finished inputs and --overwrite replaces them: choose one")
     slow = options.precision_note(params)
-    if slow and not quiet:
-        note_line(slow)
     try:
         require_beam()
         from ..catalogue.pipeline import DIRECT_RUNNERS, local_workers, run_catalogue
 
-        def on_plan(tasks, known):
+        def on_plan(tasks, known):  # the request stands: a refused one was its one error line
+            if slow and not quiet:
+                note_line(slow)
             if not quiet:
                 kept = sum(r["status"] == "done" for r in known)
                 refused = len(known) - kept

@@ -44,9 +44,6 @@ def separate(inputs, output_dir, model, offset, duration, as_json, overwrite, qu
     started = time.perf_counter()
     talk = not quiet and not as_json
     sep_options = options.separator_kwargs(params)
-    slow = options.precision_note(params)
-    if slow and not quiet:
-        note_line(slow)
     out = options.writer_kwargs(params)
     filename_template, clip = out["filename_template"], out["clip"]
     stem_list, overlap = sep_options["stems"], sep_options["overlap"]
@@ -73,6 +70,9 @@ def separate(inputs, output_dir, model, offset, duration, as_json, overwrite, qu
         )
     except TfsepError as exc:
         fail(str(exc))
+    slow = options.precision_note(params)  # once the request stands: a refused one is its one error line
+    if slow and not quiet:
+        note_line(slow)
     for track in tracks:
         if track.error:
             error(track.error)
