@@ -156,14 +156,16 @@ def _interruptible(run, *args, output, **kwargs):
     from ..console.interrupts import on_hard_stop
 
     previous, threading.excepthook = threading.excepthook, thread_failed
+    # The hard stop sweeps too, also while the orderly stop below runs: it may end the process midway.
     try:
         with on_hard_stop(lambda: _sweep(output)):
-            return run(*args, **kwargs)
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt) or stop_requested():
-            _stop_workers(output)
-            raise KeyboardInterrupt from None
-        raise
+            try:
+                return run(*args, **kwargs)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt) or stop_requested():
+                    _stop_workers(output)
+                    raise KeyboardInterrupt from None
+                raise
     finally:
         threading.excepthook = previous
 

@@ -184,7 +184,8 @@ def _alive(pid: int) -> bool:
 
 #: Set once "interrupted" was said (by the orderly path or the watch), so that it is said once.
 announced = threading.Event()
-_announcing = threading.Lock()
+# Held while "interrupted" is written, and while console.quiet gives fd 2 back to the user's stderr.
+stderr_lock = threading.Lock()
 
 
 def announce(message: str) -> bool:
@@ -193,7 +194,7 @@ def announce(message: str) -> bool:
     The orderly path and the hard stop may race: whichever comes first says
     it, whole, before the other can end the process.
     """
-    with _announcing:
+    with stderr_lock:
         if announced.is_set():
             return False
         announced.set()
@@ -250,7 +251,7 @@ def hard_stop(message: str = "interrupted", code: int = EXIT_INTERRUPTED) -> Non
             with contextlib.suppress(Exception):
                 fn()
         announce(message)
-        with _announcing:  # an orderly announcement in progress ends first
+        with stderr_lock:  # an orderly announcement in progress ends first
             os._exit(code)
 
 
@@ -319,17 +320,20 @@ def is_ancestor(pid: int) -> bool:
 
 
 def orphan_watch(launcher: int, interval: float = 0.25) -> threading.Thread:
-    """In a worker process: when ``launcher`` is gone, remove temps and exit, but never mid-publish.
+    """In a worker: when ``launcher`` is gone or no longer an ancestor, remove temps and exit (never mid-publish).
 
     A launcher killed with SIGKILL cannot stop its workers; they notice here
     and end without publishing anything more (the hard stop waits for a
     :func:`critical` section that is already publishing and recording).
+    A stopping runner may kill only the shell between it and a worker: the
+    worker, re-parented away from the launcher, is out of its reach and would
+    go on writing temps that nobody sweeps; it stops here too.
     """
 
     def watch():
-        while _alive(launcher):
+        while _alive(launcher) and is_ancestor(launcher):
             time.sleep(interval)
-        hard_stop("the catalogue's launching process is gone: worker stopped", 1)
+        hard_stop("the catalogue's launching process let go of this worker: worker stopped", 1)
 
     thread = threading.Thread(target=watch, name="tfsep-orphan-watch", daemon=True)
     thread.start()

@@ -56,15 +56,18 @@ def filtered_stderr(noise=NOISE):
         try:
             yield saved
         finally:
-            interrupts.stderr_fds.remove(saved)
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            kept = b"".join(line for line in tmp if not noise.search(line))
-            if kept:
-                os.write(2, kept)
+            # Under the announcement lock: a hard stop's "interrupted" never goes to a descriptor being
+            # closed, nor into the temp file just before the process ends without writing it back.
+            with interrupts.stderr_lock:
+                interrupts.stderr_fds.remove(saved)
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                kept = b"".join(line for line in tmp if not noise.search(line))
+                if kept:
+                    os.write(2, kept)
 
 
 @contextlib.contextmanager
