@@ -19,6 +19,7 @@ from .catalogue import catalogue
 from .common import TfsepGroup, show_warning
 from .evaluate import evaluate
 from .export import export
+from .live import live
 from .models import models
 from .separate import separate
 from .train import data, train
@@ -37,7 +38,7 @@ def main(verbose):
         _quiet.make_verbose()
 
 
-for _command in (separate, catalogue, models, export, train, data, evaluate):
+for _command in (separate, live, catalogue, models, export, train, data, evaluate):
     main.add_command(_command)
 
 

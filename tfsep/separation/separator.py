@@ -106,7 +106,7 @@ class Separator:
         # A model config's own mask_extension is what it was trained with; the option overrides it here only.
         spectral = options.domain == "spectrogram"
         self.config = dict(cfg, mask_extension=options.mask_extension) if spectral else cfg
-        self._fn = None
+        self._fns = {}  # segment length -> traced separation
 
     # The options, as attributes (read-only views of ``options``).
     plan = property(lambda self: self.options.plan)
@@ -125,39 +125,50 @@ class Separator:
 
     # -- model call ---------------------------------------------------------------
 
-    def _compiled(self):
-        if self._fn is None:
-            import tensorflow as tf
+    def _compiled(self, segment: int | None = None):
+        """The separation of a batch ``(B, segment, C)`` -> stems ``(B, stems, segment, C)``, traced once per length.
 
-            residual = None if self.residual is None else self.config["stems"].index(self.residual)
-            if self.domain == "waveform":
-                from .waveform import WaveformSeparation
+        ``segment`` defaults to the plan's; a stream's shorter windows make a
+        spectrogram model run on that many frames (its convolutions take any
+        frame count its strides divide).
+        """
+        segment = self.segment if segment is None else int(segment)
+        if segment not in self._fns:
+            self._fns[segment] = self._trace(segment)
+        return self._fns[segment]
 
-                run = WaveformSeparation(self.model.keras_model, self.config)
-            else:
-                from .spectral import SpectralSeparation
+    def _trace(self, segment: int):
+        import tensorflow as tf
 
-                run = SpectralSeparation(self.model.keras_model, self.config)
-                run.wiener_iterations = self.wiener_iterations
-                run.residual = residual
-            max_shift = min(self.sample_rate // 2, self.segment // 2)
-            run = augmented(run, self.segment, self.shifts, max_shift, self.channel_swap)
-            n_stems = len(self.config["stems"])
-            index = tf.constant(self._stem_index)
-            # All stems in model order (the usual case): skip the gather's copy.
-            every_stem = self._stem_index == list(range(n_stems))
+        residual = None if self.residual is None else self.config["stems"].index(self.residual)
+        if self.domain == "waveform":
+            from .waveform import WaveformSeparation
 
-            # No AutoGraph: the separation has no tensor-dependent Python control flow, and converting
-            # its source (every function it calls) was most of the first call: 1.9 -> 0.4 s (fast).
-            @tf.function(
-                input_signature=[tf.TensorSpec([None, self.segment, self.channels], tf.float32)], autograph=False
-            )
-            def fn(batch):
-                stems = with_residual(run(batch), batch, residual)
-                return stems if every_stem else tf.gather(stems, index, axis=1)
+            run = WaveformSeparation(self.model.keras_model, self.config)
+        else:
+            from .spectral import SpectralSeparation
 
-            self._fn = fn
-        return self._fn
+            config = self.config
+            if segment != self.segment:  # T frames of this length: no zero frames padded up to the model's T
+                config = dict(config, T=-(-segment // config["frame_step"]))
+            run = SpectralSeparation(self.model.keras_model, config)
+            run.wiener_iterations = self.wiener_iterations
+            run.residual = residual
+        max_shift = min(self.sample_rate // 2, segment // 2)
+        run = augmented(run, segment, self.shifts, max_shift, self.channel_swap)
+        n_stems = len(self.config["stems"])
+        index = tf.constant(self._stem_index)
+        # All stems in model order (the usual case): skip the gather's copy.
+        every_stem = self._stem_index == list(range(n_stems))
+
+        # No AutoGraph: the separation has no tensor-dependent Python control flow, and converting
+        # its source (every function it calls) was most of the first call: 1.9 -> 0.4 s (fast).
+        @tf.function(input_signature=[tf.TensorSpec([None, segment, self.channels], tf.float32)], autograph=False)
+        def fn(batch):
+            stems = with_residual(run(batch), batch, residual)
+            return stems if every_stem else tf.gather(stems, index, axis=1)
+
+        return fn
 
     def _run(self, segments: list[np.ndarray]) -> np.ndarray:
         """Segments (each <= segment samples) -> stems ``(n, stems, segment, C)``."""
@@ -229,6 +240,19 @@ class Separator:
             y = restore_channels(y, c_in)
             result[name] = y[:, 0] if squeeze else y
         return result
+
+    def stream(self, latency: float = 0.5, sample_rate: int | None = None, *, window=None, hop=None):
+        """A live separation with a fixed ``latency`` in seconds: see :class:`~tfsep.separation.stream.StemStream`.
+
+        ``stream.process(block)`` returns the stems of the input ``latency``
+        earlier, as many samples as given; ``stream.flush()`` the last
+        ``latency``.  A latency of at least a whole segment gives the stems
+        :meth:`separate` gives.  ``window`` and ``hop`` (seconds) override the
+        live windows' length and spacing (:mod:`.stream_plan`).
+        """
+        from .stream import StemStream
+
+        return StemStream(self, latency, sample_rate, window=window, hop=hop)
 
     def separate_file(self, path, output_dir, **options):
         """Separate one file and write its stems; see ``tfsep.separation.stemfiles.separate_file`` for options."""
