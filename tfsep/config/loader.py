@@ -114,6 +114,11 @@ TRAINING = {
     # Batch normalisation in inference mode (its statistics and scales kept): fine-tuning a pretrained
     # network on small batches (Spleeter's U-Nets fall apart on batch statistics of 4 excerpts).
     "freeze_batch_norm": (bool, False),
+    # Training for live separation (tfsep.separation.stream): the model sees windows of excerpt_seconds and
+    # is scored on their last live_edge seconds only; the targets (true stems or a teacher) see live_future
+    # seconds more of the music after the window, which a live stream has not heard yet.
+    "live_edge": ((int, float, type(None)), None),
+    "live_future": (NUMBER, 0.0),
 }
 
 LOSSES = {
@@ -351,6 +356,17 @@ def _validate_training(tr: dict, cfg: dict, source: str) -> dict:
             fail(source, p + "distill_from", "must name a model (name or directory) or be null")
         if tr["loss"] not in ("l1_masked_magnitude", "l1_mask", "mse_mask"):
             fail(source, p + "distill_from", f"distils masks: use a mask loss, not {tr['loss']!r}")
+    if tr["live_edge"] is not None:
+        if tr["live_edge"] <= 0 or tr["excerpt_seconds"] is None or tr["live_edge"] > tr["excerpt_seconds"]:
+            fail(source, p + "live_edge", "must be positive and at most excerpt_seconds (which must be set), or null")
+        if tr["loss"] not in ("l1_masked_magnitude", "l1_mask", "mse_mask"):
+            fail(
+                source,
+                p + "live_edge",
+                f"scores the masks of a window's last frames: use a mask loss, not {tr['loss']!r}",
+            )
+    if tr["live_future"] < 0 or (tr["live_future"] and tr["live_edge"] is None):
+        fail(source, p + "live_future", "must be >= 0, and needs live_edge")
     if not 0 <= tr["distill_weight"] <= 1:
         fail(source, p + "distill_weight", f"must be in [0, 1], got {tr['distill_weight']}")
     choice("optimizer", OPTIMIZERS)

@@ -49,8 +49,17 @@ class SpectrogramTask:
                     f"training.excerpt_seconds ({tr['excerpt_seconds']}) is shorter than {mult} STFT frames"
                 )
         self.frames = frames
+        # Live training: the model's window is the excerpt's first `frames` frames, scored on its last
+        # `edge` frames; the targets are computed on `future` frames more (whole U-Net blocks).
+        self.edge = (
+            None if tr["live_edge"] is None else max(1, int(round(tr["live_edge"] * config["sample_rate"] / step)))
+        )
+        mult = _frame_multiple(config)
+        future = int(round(tr["live_future"] * config["sample_rate"] / step))
+        self.future = -(-future // mult) * mult
         # pad_end framing gives ceil(L / step) frames: L = frames * step gives exactly `frames`.
-        self.excerpt_length = frames * step
+        self.window_length = frames * step
+        self.excerpt_length = (frames + self.future) * step
         # float32 under any global policy: tf.signal's FFTs take no float16, and loud magnitudes overflow it.
         self.stft = STFT(config["frame_length"], step, dtype="float32")
         self.istft = InverseSTFT(config["frame_length"], step, dtype="float32")
@@ -70,12 +79,32 @@ class SpectrogramTask:
         """Per-example loss ``(B,)`` for waveforms ``mixture (B, L, C)``, ``stems (B, S, L, C)``."""
         spec = self.stft(mixture)
         mag = magnitude(spec, self.F)
+        if self.edge is not None:
+            return self._live_loss(model, mixture, mag, stems, weights, training)
         masks = tf.cast(model(mag, training=training), tf.float32)
         if self.on_masks:
             stem_mag = self._targets(mag, stems)
             return self.loss_fn(masks, mag, stem_mag, weights, **self.loss_params)
         est = self.waveforms(masks, spec, tf.shape(mixture)[1])
         return self.loss_fn(est, stems, weights, **self.loss_params)
+
+    def _live_loss(self, model, mixture, full_mag, stems, weights, training):
+        """The masks of the window's last ``edge`` frames against targets that heard ``future`` frames more.
+
+        The model's STFT is the window's own (zero-padded at its end, as a live
+        stream's window is), not the first frames of the longer excerpt's.
+        """
+        window = self.stft(mixture[:, : self.window_length])
+        mag = magnitude(window, self.F)
+        masks = tf.cast(model(mag, training=training), tf.float32)
+        lo, hi = self.frames - self.edge, self.frames
+        if self.teacher is not None and self.distill_weight >= 1:
+            # The teacher's masks (it heard the future) on the window's own magnitudes, as the model's are used.
+            taught = tf.stop_gradient(tf.cast(self.teacher(full_mag), tf.float32))[:, :, : self.frames]
+            targets = taught * mag[:, None]
+        else:
+            targets = self._targets(full_mag, stems)
+        return self.loss_fn(masks[:, :, lo:hi], mag[:, lo:hi], targets[:, :, lo:hi], weights, **self.loss_params)
 
     def _targets(self, mag, stems):
         """What the stems' magnitudes should be: the true stems', or (distilling) the teacher's masked mixture."""
