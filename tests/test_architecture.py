@@ -37,6 +37,7 @@ LAYERS = [
     "training",
     "export",
     "catalogue",
+    "live",
     "cli",
 ]
 
