@@ -15,8 +15,6 @@ from .options import MODEL
 DEFAULT_LATENCY = 0.5
 # A block read from the source per step: 1024 samples is 23 ms at 44.1 kHz.
 DEFAULT_BLOCK = 1024
-# The least compute buffer measured: threads and the OS scheduler take a few milliseconds now and then.
-MIN_BUFFER = 0.05
 
 
 @click.command()
@@ -172,9 +170,11 @@ class _Session:
         # What the stream may spend on lookahead: the latency less one block and the compute buffer.
         if buffer is None and not self.paced:
             buffer = 0.0
-        elif buffer is None:  # 1.5 times the slowest of a few model calls on a window; 50 ms for the scheduler
+        elif buffer is None:
+            from ..live.session import measured_buffer
+
             probe = sep.stream(latency=max(latency - block, 0.1), sample_rate=rate, window=window, hop=hop)
-            buffer = max(MIN_BUFFER, round(1.5 * max(probe.warm_up()), 3))
+            buffer = measured_buffer(probe)
         self.buffer = buffer
         lookahead = latency - block - buffer
         try:

@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The least compute buffer: threads and the OS scheduler take a few milliseconds now and then.
+MIN_BUFFER = 0.05
+
+
+def measured_buffer(stream) -> float:
+    """The compute buffer a live session keeps: 1.5 times the slowest of a few model calls, at least 50 ms."""
+    return max(MIN_BUFFER, round(1.5 * max(stream.warm_up()), 3))
+
 
 @dataclass
 class LiveStats:

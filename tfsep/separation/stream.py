@@ -27,6 +27,19 @@ from .stream_plan import StreamPlan
 
 # Resampled streams go through soxr in chunks of this many samples: fixed, so block sizes change nothing.
 RESAMPLE_CHUNK = 256
+# A longer latency is a typo (milliseconds given as seconds): the output would be silence for that long.
+MAX_LATENCY = 60.0
+
+
+def _seconds(name: str, value) -> float:
+    """A positive, finite number of seconds, or one clear error naming the option."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise TfsepError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise TfsepError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 class _Windows:
@@ -174,12 +187,9 @@ class StemStream:
             raise AudioError(f"sample_rate must be a positive integer, got {sample_rate!r}")
         if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
             raise AudioError(f"sample_rate {rate} Hz is not an audio rate ({MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE})")
-        try:
-            latency = float(latency)
-        except (TypeError, ValueError):
-            raise TfsepError(f"latency must be a number of seconds, got {latency!r}") from None
-        if not np.isfinite(latency) or latency <= 0:
-            raise TfsepError(f"latency must be a positive number of seconds, got {latency}")
+        latency = _seconds("latency", latency)
+        if latency > MAX_LATENCY:  # the output would be silence for that long: a typo (ms for s)
+            raise TfsepError(f"latency must be at most {MAX_LATENCY:g} s, got {latency:g}")
         self.sample_rate = int(rate)
         self.stems = list(separator.stems)
         self.latency_samples = int(round(latency * self.sample_rate))
@@ -193,8 +203,8 @@ class StemStream:
             ratio = model_rate / self.sample_rate
             core_latency = int(self.latency_samples * ratio - self._in.hold_back - self._out.hold_back * ratio - 2)
         opts = separator.options
-        window = None if window is None else int(round(float(window) * model_rate))
-        hop = None if hop is None else int(round(float(hop) * model_rate))
+        window = None if window is None else int(round(_seconds("window", window) * model_rate))
+        hop = None if hop is None else max(1, int(round(_seconds("hop", hop) * model_rate)))
         from .stream_plan import MIN_LATENCY
 
         if core_latency < MIN_LATENCY * model_rate:
