@@ -213,3 +213,108 @@ def test_pretrained_2stems_in_browser_matches_tfsep_separate(browser, site, mode
     out = headless.separate_file(page, path, wav_bits=32)
     scores = _check_against(_tfsep_separate(path, meta, tmp_path / "cli"), out, x)
     _report("2stems vs tfsep separate", scores, out["result"])
+
+
+def _live_reference(model, plan, x):
+    """tfsep's own stream over the input the page's worker received, with the export's options and plan."""
+    from tfsep.separation import Separator
+
+    sep = Separator(model, **{**EXPORTED, "residual": "auto"})
+    stream = sep.stream(latency=plan["latency"] / SR, window=plan["window"] / SR, hop=plan["hop"] / SR)
+    assert stream.plan.hop == plan["hop"] and stream.plan.latency == plan["latency"]
+    outs = [stream.process(x[i : i + 4096]) for i in range(0, len(x), 4096)] + [stream.flush()]
+    L = stream.latency_samples
+    return {k: np.concatenate([o[k] for o in outs])[L : L + len(x)] for k in stream.stems}
+
+
+def test_stream_js_plans_and_blends_windows_as_tfsep_does(tmp_path, tiny_model):
+    """mobile/web/stream.js (in Node) against tfsep.separation.stream on the same stand-in model."""
+    import shutil
+    import subprocess
+
+    from tfsep.separation.stream import _Windows
+    from tfsep.separation.stream_plan import live_plan
+
+    node = shutil.which("node")
+    _require(node, "node not installed")
+    x = (np.random.default_rng(3).standard_normal((30000, 2)) * 0.3).astype(np.float32)
+    x.tofile(tmp_path / "in.f32")
+    meta = {"segment_samples": 8192, "frame_step": 128, "crossfade_edge": 384, "n_channels": 2,
+            "stems": ["a", "b"], "sample_rate": SR, "kind": "spectrogram"}  # fmt: skip
+    script = tmp_path / "run.mjs"
+    script.write_text(
+        f"""import {{ livePlan, StemStream }} from {json.dumps((WEB / "stream.js").as_uri())};
+import {{ readFileSync, writeFileSync }} from 'node:fs';
+const x = new Float32Array(readFileSync({json.dumps(str(tmp_path / "in.f32"))}).buffer.slice(0));
+const meta = {json.dumps(meta)}, C = 2, W = 8192;
+const run = async (seg) => {{  // a stand-in model whose stems depend on where a sample sits in its window
+  const out = new Float32Array(2 * W * C);
+  for (let t = 0; t < W; t++) for (let c = 0; c < C; c++) {{
+    const v = seg[t * C + c], k = Math.fround(Math.tanh(3 * v) * (1 + t / W));
+    out[t * C + c] = k; out[W * C + t * C + c] = v - k;
+  }}
+  return out;
+}};
+const plan = livePlan(meta, {round(0.15 * SR)});
+const s = new StemStream(meta, run, plan);
+const parts = [[], []], sizes = [128, 1000, 7, 4096];
+for (let i = 0, j = 0; i < x.length / C; j++) {{
+  const n = Math.min(sizes[j % 4], x.length / C - i);
+  (await s.push(x.subarray(i * C, (i + n) * C))).forEach((y, k) => parts[k].push(...y));
+  i += n;
+}}
+(await s.flush()).forEach((y, k) => parts[k].push(...y));
+writeFileSync({json.dumps(str(tmp_path / "out.f32"))}, Buffer.from(new Float32Array([...parts[0], ...parts[1]]).buffer));
+console.log(JSON.stringify({{hop: plan.hop, crossfade: plan.crossfade}}));
+"""
+    )
+    got = json.loads(subprocess.run([node, str(script)], capture_output=True, text=True, check=True).stdout)
+    L, W = round(0.15 * SR), 8192
+    assert got == {"hop": 3200, "crossfade": 800}  # tfsep.separation.stream_plan's defaults for this latency
+
+    def run(seg):
+        k = np.tanh(3 * seg) * (1 + np.arange(W, dtype=np.float32) / W)[:, None]
+        return np.stack([k, seg - k])
+
+    core = _Windows(run, live_plan(W, L, hop=3200, crossfade=800, edge=384), 2, 2)
+    parts = [core.push(x[i : i + 333]) for i in range(0, len(x), 333)] + [core.flush()]
+    want = np.concatenate([p for p in parts if p.size], axis=1)
+    js = np.fromfile(tmp_path / "out.f32", np.float32).reshape(2, -1, 2)
+    assert js.shape == want.shape == (2, len(x), 2)
+    np.testing.assert_allclose(js, want, atol=1e-5)
+
+
+def test_live_page_separates_a_microphone_in_a_worker(models_dir, falcon_wav, tiny_model, tmp_path):
+    """The live page on a fake microphone playing real music for 30 s: the stems are tfsep's own stream's."""
+    _require(headless.chromium_binary(), "chromium not installed (apt-get install chromium chromium-driver)")
+    _require(headless.node_modules_ready(), "mobile/web/node_modules missing (cd mobile/web && npm ci)")
+    from tfsep.export.tflite import export_tflite
+
+    export_tflite(tiny_model, models_dir / "tiny2_live.tflite", graph="full", frames=64, overwrite=True)
+    path, x = falcon_wav
+    mic = tmp_path / "mic.wav"
+    sf.write(mic, x, SR, subtype="PCM_16")  # what Chromium's fake capture device reads (looped)
+    server, base = serve.serve_in_thread(port=0, models=str(models_dir), quiet=True)
+    try:
+        with headless.Chromium(flags=headless.fake_microphone_flags(mic)) as browser:
+            out = headless.run_live(browser, base, "models/tiny2_live.tflite", 0.2, seconds=30, record_seconds=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    plan, record, figures = out["plan"], out["record"], out["figures"]
+    assert plan["backend"] == "wasm (threads)" and plan["window"] == 8192
+    received = record["input"]
+    assert record["received"] >= 25 * SR and len(received) == 10 * SR  # the microphone ran for the 30 s
+    assert np.sqrt(np.mean(received**2)) > 0.01  # and it heard the music, not silence
+    ref = _live_reference(tiny_model, plan, received)
+    scores = {}
+    for stem, y in zip(["vocals", "accompaniment"], record["stems"]):
+        n = min(len(y), len(ref[stem]))
+        assert n > 9 * SR
+        scores[stem] = sdr(ref[stem][:n], y[:n])
+        assert scores[stem] >= 30, scores
+    print(
+        f"\n[web live] tiny2, latency {plan['total']} s: SDR vs tfsep's stream "
+        + ", ".join(f"{k} {v:.1f} dB" for k, v in scores.items())
+        + f"; {record['received'] / SR / record['busy']:.1f}x real time; underruns in 30 s: {figures.get('underruns')}"
+    )

@@ -278,6 +278,68 @@ def separate_file(page, audio_path=None, wav_bits=32, timeout=600, downloads=Tru
     return out
 
 
+def fake_microphone_flags(wav_path) -> list[str]:
+    """Chromium flags: a microphone that plays ``wav_path`` (looped), granted without asking, audio that autoplays."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={os.path.abspath(wav_path)}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+# What the live page's worker recorded, its first `seconds`, as base64 float32 (input and each stem).
+READ_LIVE_RECORD = """(async (seconds) => {
+  const r = await tfsepLive.record();
+  const C = tfsepLive.meta.n_channels, n = Math.round(seconds * tfsepLive.meta.sample_rate) * C;
+  const b64 = (a) => {
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  };
+  return {input: b64(r.input.subarray(0, n)), stems: r.stems.map((y) => b64(y.subarray(0, n))),
+          received: r.received, busy: r.busy};
+})"""
+
+
+def run_live(browser, base_url, model_url, latency, seconds, record_seconds=0.0, accelerator="wasm"):
+    """Open the live page on the (fake) microphone for ``seconds``; its plan, figures and first recorded seconds.
+
+    Returns ``{'plan', 'figures', 'record'}``; ``record`` (with ``record_seconds``) holds ``input`` and
+    ``stems`` as float32 arrays ``(n, channels)`` and the worker's ``received`` samples and ``busy`` seconds.
+    """
+    import numpy as np
+
+    page = browser.new_page()
+    query = f"?model={model_url}&latency={latency}&source=mic&accelerator={accelerator}"
+    page.navigate(base_url + "live.html" + query + ("&record=1" if record_seconds else ""))
+    page.wait_for("window.tfsepLive", timeout=60)
+    page.evaluate("tfsepLive.start()", timeout=600)
+    state = page.wait_for("['running', 'error'].includes(tfsepLive.state) && tfsepLive.state", timeout=600)
+    if state == "error":
+        raise BrowserError(f"live page: {page.evaluate('tfsepLive.error')}\n{page.log_tail()}")
+    time.sleep(seconds)
+    out = {"plan": page.evaluate("tfsepLive.plan"), "figures": page.evaluate("tfsepLive.figures"), "record": None}
+    if page.evaluate("tfsepLive.state") == "error":
+        raise BrowserError(f"live page: {page.evaluate('tfsepLive.error')}\n{page.log_tail()}")
+    if record_seconds:
+        raw = page.evaluate(f"{READ_LIVE_RECORD}({record_seconds})", timeout=300)
+        C = page.evaluate("tfsepLive.meta.n_channels")
+
+        def array(data):
+            return np.frombuffer(base64.b64decode(data), np.float32).reshape(-1, C)
+
+        out["record"] = {
+            "input": array(raw["input"]),
+            "stems": [array(s) for s in raw["stems"]],
+            "received": raw["received"],
+            "busy": raw["busy"],
+        }
+    page.evaluate("tfsepLive.stop()")
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="MODEL.tflite of a full-graph export (MODEL.json beside it)")

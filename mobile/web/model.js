@@ -1,14 +1,6 @@
 // Load LiteRT.js (WASM from node_modules, served by this page's own server)
 // and a tfsep TFLite export; wrap one segment's call.
-import {
-  Tensor,
-  getWebGpuDevice,
-  isWebGPUSupported,
-  loadAndCompile,
-  loadLiteRt,
-  supportsFeature,
-} from '@litertjs/core';
-
+import { importLiteRt } from './litert.js';
 import { checkMetadata } from './separate.js';
 
 const WASM_DIR = new URL('./node_modules/@litertjs/core/wasm/', import.meta.url).href;
@@ -18,8 +10,15 @@ let runtime;
 /** Load the LiteRT WASM runtime once; threaded when the page is cross-origin isolated (serve.py). */
 export function loadRuntime() {
   runtime ??= (async () => {
+    const { getWebGpuDevice, isWebGPUSupported, loadLiteRt, supportsFeature } = await importLiteRt();
     const threads =
       self.crossOriginIsolated && (await supportsFeature('relaxedSimd')) && (await supportsFeature('threads'));
+    if (typeof document === 'undefined') {
+      // In a worker, Emscripten looks for the .wasm (and its threads' script) beside the worker's own
+      // script: point it at the runtime's folder.
+      self.Module = { locateFile: (file) => WASM_DIR + file };
+      if (threads) self.Module.mainScriptUrlOrBlob = `${WASM_DIR}litert_wasm_threaded_internal.js`;
+    }
     await loadLiteRt(WASM_DIR, { threads });
     return { threads, webgpu: isWebGPUSupported() && Boolean(getWebGpuDevice()) };
   })();
@@ -64,6 +63,7 @@ function sameShape(a, b) {
 export async function compileModel({ bytes, meta }, accelerator = 'auto') {
   meta = checkMetadata(meta);
   const info = await loadRuntime();
+  const { Tensor, loadAndCompile } = await importLiteRt();
   const wanted = accelerator === 'auto' ? (info.webgpu ? 'webgpu' : 'wasm') : accelerator;
   let model;
   let backend = wanted;
