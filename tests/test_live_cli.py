@@ -111,9 +111,13 @@ def test_stem_files_are_playable_while_they_grow_and_after_a_kill(tmp_path, tiny
 def _fake_sounddevice(recording, played, stop_after):
     """A stand-in for ``sounddevice``: an input that plays ``recording`` in real-time blocks, then Ctrl-C."""
     module = types.ModuleType("sounddevice")
-    module.query_devices = lambda device=None, kind=None: (
-        {"name": "fake card", "default_samplerate": SR, "max_input_channels": 2} if kind else "0 fake card, 2 in, 2 out"
-    )
+
+    def query_devices(device=None, kind=None):
+        if device not in (None, "fake"):
+            raise ValueError(f"No {kind} device matching {device!r}")
+        return {"name": "fake card", "default_samplerate": SR, "max_input_channels": 2} if kind else "0 fake card"
+
+    module.query_devices = query_devices
 
     class Status:
         input_overflow = False
@@ -186,6 +190,15 @@ def test_sound_card_in_and_out_with_a_fake_sounddevice(tmp_path, monkeypatch, ti
     first = np.flatnonzero(np.abs(vocals).sum(axis=1))[0]
     k = min(len(heard) - start, n - first)
     np.testing.assert_allclose(heard[start : start + k], vocals[first : first + k], atol=1e-6)
+
+
+def test_an_unknown_sound_card_is_one_line(monkeypatch, tiny_model_dir):
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(np.zeros((1, 2)), [], 0))
+    result = _live(["--input-device", "nope", "-m", tiny_model_dir, "--stdout"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "tfsep: error: no sound card input 'nope' (No input device matching 'nope'): see tfsep live --list-devices"
+    )
 
 
 def test_list_devices_and_a_missing_sounddevice(monkeypatch, tiny_model_dir):

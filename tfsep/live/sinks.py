@@ -135,7 +135,7 @@ class DeviceSink:
     """
 
     def __init__(self, device, remix: Remix, sample_rate: int, channels: int, buffer: float):
-        from .sources import sounddevice
+        from .sources import device_info, sounddevice
 
         sd = sounddevice()
         self.remix, self.channels = remix, channels
@@ -163,9 +163,13 @@ class DeviceSink:
                     if self.started:
                         self.underruns += 1
 
-        self.device = sd.OutputStream(
-            device=device, samplerate=sample_rate, channels=channels, dtype="float32", callback=callback
-        )
+        info = device_info(sd, device, "output")
+        try:
+            self.device = sd.OutputStream(
+                device=device, samplerate=sample_rate, channels=channels, dtype="float32", callback=callback
+            )
+        except Exception as exc:  # noqa: BLE001 (PortAudio's errors: one line, whatever their class)
+            raise TfsepError(f"cannot open output device {info['name']} at {sample_rate} Hz: {exc}") from None
 
     def write(self, stems: dict) -> None:
         y = self.remix(stems)

@@ -148,7 +148,7 @@ class DeviceSource:
 
     def __init__(self, device, block: int, sample_rate: int | None, channels: int | None):
         sd = sounddevice()
-        info = sd.query_devices(device, "input")
+        info = device_info(sd, device, "input")
         self.sample_rate = int(sample_rate or info["default_samplerate"])
         self.channels = int(channels or min(2, info["max_input_channels"]) or 1)
         self.name = f"input device {info['name']}"
@@ -161,14 +161,17 @@ class DeviceSource:
                 self.overflows += 1
             self.queue.put((indata.copy(), time.monotonic()))
 
-        self.device = sd.InputStream(
-            device=device,
-            samplerate=self.sample_rate,
-            channels=self.channels,
-            blocksize=block,
-            dtype="float32",
-            callback=callback,
-        )
+        try:
+            self.device = sd.InputStream(
+                device=device,
+                samplerate=self.sample_rate,
+                channels=self.channels,
+                blocksize=block,
+                dtype="float32",
+                callback=callback,
+            )
+        except Exception as exc:  # noqa: BLE001 (PortAudio's errors: one line, whatever their class)
+            raise TfsepError(f"cannot open {self.name} at {self.sample_rate} Hz, {self.channels} ch: {exc}") from None
 
     def __iter__(self):
         self.device.start()
@@ -182,6 +185,15 @@ class DeviceSource:
     def close(self):
         self.device.stop()
         self.device.close()
+
+
+def device_info(sd, device, kind: str) -> dict:
+    """PortAudio's description of a device (None: the default one), or one clear error."""
+    try:
+        return sd.query_devices(device, kind)
+    except Exception as exc:  # noqa: BLE001 (ValueError for an unknown name, PortAudioError, ...)
+        which = "the default" if device is None else repr(device)
+        raise TfsepError(f"no sound card {kind} {which} ({exc}): see tfsep live --list-devices") from None
 
 
 def sounddevice():
