@@ -158,8 +158,11 @@ class _Session:
         if self.threads:
             import tensorflow as tf
 
-            tf.config.threading.set_intra_op_parallelism_threads(self.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(self.threads)
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(self.threads)
+                tf.config.threading.set_inter_op_parallelism_threads(self.threads)
+            except RuntimeError:  # TensorFlow already started in this process (tests, notebooks): keep its pools
+                pass
         from ..separation import Separator
 
         if talk:
