@@ -12,8 +12,8 @@ gets blocks of one hop each, so that each block runs one window: the
 blocks come from replaying those times against the real-time schedule (a
 block arrives when its last sample would; it is late if its stems are
 ready after its arrival plus the buffer), as a sound card would see them.
-``--load 1`` runs one busy process per core beside it (NumPy matrix
-products), as a browser or a DAW would.
+``--load N`` runs N busy processes beside it (NumPy matrix products), as a
+browser or a DAW would: on a 2-core machine 1 takes half of it, 2 all of it.
 
 Every figure is measured here, now: say which CPU (``lscpu``) with it, and
 set ``ONEDNN_MAX_CPU_ISA=AVX2`` to see an AVX2-only machine's.
@@ -98,7 +98,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--quality", default="default")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--load", default="0,1", help="0: alone; 1: beside one busy process per core")
+    parser.add_argument("--load", default="0,1", help="busy processes beside the stream (0: alone)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -122,13 +122,13 @@ def main(argv=None):
         for latency in [float(v) for v in args.latencies.split(",")]:
             for load in [int(v) for v in args.load.split(",")]:
                 stop = mp.Event()
-                burners = [mp.Process(target=_burn, args=(stop,)) for _ in range(os.cpu_count() if load else 0)]
+                burners = [mp.Process(target=_burn, args=(stop,)) for _ in range(load)]
                 for p in burners:
                     p.start()
                 try:
                     r = run(sep, x, latency)
                 except TfsepError as exc:  # the compute buffer this load needs leaves no latency for the stream
-                    print(f"| {name} | {latency:g} s | {'busy cores' if load else 'alone'} | {exc} |", flush=True)
+                    print(f"| {name} | {latency:g} s | {f'{load} busy' if load else 'alone'} | {exc} |", flush=True)
                     continue
                 finally:
                     stop.set()
@@ -137,7 +137,7 @@ def main(argv=None):
                 r.update(model=name, load=load, precision=sep.precision)
                 results.append(r)
                 print(
-                    f"| {name} | {latency:g} s | {'busy cores' if load else 'alone'} | "
+                    f"| {name} | {latency:g} s | {f'{load} busy' if load else 'alone'} | "
                     f"{r['stream_latency']:.2f} + {r['buffer']:.3f} s | {r['window']:.2f} / {r['hop']:.3f} s | "
                     f"{r['median_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['p99_ms'] / 1000 / r['hop']:.2f} | "
                     f"{r['x_real_time']:.1f} | {r['late']} of {r['blocks']} |",
