@@ -482,6 +482,16 @@ def load_stems(path, sample_rate=None):
 MAX_ARRAY_CHANNELS = 64
 
 
+def check_array_rate(sample_rate: int) -> int:
+    """``sample_rate`` of an in-memory array, refused (``AudioError``) outside the rates tfsep takes.
+
+    1 Hz would make every sample 44,100 at a model's rate: hours of work for a short array.
+    """
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"sample_rate {sample_rate} Hz is not an audio rate ({MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE})")
+    return sample_rate
+
+
 def check_waveform(waveform):
     """An in-memory waveform as ``(samples, channels)`` float32, and True when it was 1-D.
 

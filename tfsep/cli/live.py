@@ -171,6 +171,7 @@ class _Session:
         rate = self.source.sample_rate
         block = self.source.block / rate
         # What the stream may spend on lookahead: the latency less one block and the compute buffer.
+        probe = None
         if buffer is None and not self.paced:
             buffer = 0.0
         elif buffer is None:
@@ -187,7 +188,8 @@ class _Session:
                 f"--latency {latency:g} s leaves {lookahead:.3f} s for the stream after one {block * 1000:.0f} ms "
                 f"block and a {buffer:.3f} s compute buffer: {exc}"
             ) from None
-        self.stream.warm_up()
+        if probe is None or probe.plan.window != self.stream.plan.window:  # else the probe traced and warmed it
+            self.stream.warm_up()
         self.latency = self.stream.latency + block + buffer
         if talk:
             p = self.stream.plan
@@ -208,7 +210,6 @@ class _Session:
         if output_dir:
             subtype = {"16": "PCM_16", "24": "PCM_24", "32": "FLOAT"}[bit_depth]
             self.files = StemFiles(output_dir, stems, rate, out_channels, subtype, overwrite)
-            self.files.folder = output_dir
             self.sinks.append(self.files)
         if to_stdout:
             self.sinks.append(PipeSink(sys.stdout.buffer, remix, rate, out_channels, stdout_format))

@@ -76,7 +76,7 @@ class StemFiles:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create {folder}: {exc.strerror or exc}") from None
-        self.paths = paths
+        self.folder, self.paths = folder, paths
         self.files = {}
         try:
             for s, p in paths.items():

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..audio.channels import remix, restore_channels
-from ..audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_waveform, resample
+from ..audio.io import check_array_rate, check_waveform, resample
 from ..console.interrupts import deferred
 from ..errors import AudioError, ModelError
 from ..models import TfsepModel
@@ -221,12 +221,7 @@ class Separator:
         n_in, c_in = wave.shape
         if sample_rate is None or int(sample_rate) <= 0:
             raise AudioError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-        sample_rate = int(sample_rate)
-        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-            # 1 Hz would make every sample 44,100 at the model's rate: hours of work for a short array.
-            raise AudioError(
-                f"sample_rate {sample_rate} Hz is not an audio rate ({MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE})"
-            )
+        sample_rate = check_array_rate(int(sample_rate))
         x = _to_model_channels(wave, self.channels)
         if sample_rate != self.sample_rate:
             x = resample(x, sample_rate, self.sample_rate)

@@ -20,8 +20,8 @@ from collections import deque
 
 import numpy as np
 
-from ..audio.channels import output_channels, remix, restore_channels
-from ..audio.io import MAX_ARRAY_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RESAMPLE_QUALITY, first_non_finite
+from ..audio.channels import remix, restore_channels
+from ..audio.io import MAX_ARRAY_CHANNELS, RESAMPLE_QUALITY, check_array_rate, first_non_finite
 from ..errors import AudioError, TfsepError
 from .stream_plan import StreamPlan
 
@@ -185,8 +185,7 @@ class StemStream:
         rate = model_rate if sample_rate is None else sample_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
             raise AudioError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-            raise AudioError(f"sample_rate {rate} Hz is not an audio rate ({MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE})")
+        check_array_rate(rate)
         latency = _seconds("latency", latency)
         if latency > MAX_LATENCY:  # the output would be silence for that long: a typo (ms for s)
             raise TfsepError(f"latency must be at most {MAX_LATENCY:g} s, got {latency:g}")
@@ -363,8 +362,3 @@ class StemStream:
         for block in blocks:
             yield self.process(block)
         yield self.flush()
-
-
-def stream_output_channels(input_channels: int) -> int:
-    """Channels of a stream's stems for an input of ``input_channels`` (as :meth:`Separator.separate`)."""
-    return output_channels(input_channels)
