@@ -62,17 +62,6 @@ async function onBlock(block) {
   post({ type: 'figures', received, busy });
 }
 
-function joined(parts) {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const y = new Float32Array(n);
-  let at = 0;
-  for (const p of parts) {
-    y.set(p, at);
-    at += p.length;
-  }
-  return y;
-}
-
 self.onmessage = (event) => {
   const msg = event.data;
   const failed = (err) => post({ type: 'error', error: err.message ?? String(err) });
@@ -82,9 +71,10 @@ self.onmessage = (event) => {
     startStream(msg).catch(failed);
   } else if (msg.type === 'record') {
     // Everything so far, once the blocks already sent are separated.
-    queue = queue.then(() => {
-      const input = joined(record.input);
-      const stems = record.stems.map(joined);
+    queue = queue.then(async () => {
+      const [, { concat }] = await modules;
+      const input = concat(record.input);
+      const stems = record.stems.map(concat);
       post({ type: 'record', input, stems, received, busy }, [input.buffer, ...stems.map((y) => y.buffer)]);
     });
   }

@@ -137,17 +137,19 @@ export class StemStream {
   }
 
   joined(parts) {
-    const lengths = parts.map((p) => p[0].length);
-    const total = lengths.reduce((x, y) => x + y, 0);
-    this.done += total / this.C;
-    return Array.from({ length: this.S }, (_, s) => {
-      const y = new Float32Array(total);
-      let at = 0;
-      for (const p of parts) {
-        y.set(p[s], at);
-        at += p[s].length;
-      }
-      return y;
-    });
+    const stems = Array.from({ length: this.S }, (_, s) => concat(parts.map((p) => p[s])));
+    this.done += stems[0].length / this.C;
+    return stems;
   }
+}
+
+/** Float32Arrays one after the other, in one Float32Array. */
+export function concat(parts) {
+  const y = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    y.set(p, at);
+    at += p.length;
+  }
+  return y;
 }
