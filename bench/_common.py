@@ -87,30 +87,3 @@ def run_measured(cmd: list[str]) -> dict:
     if not res.stdout.strip():
         raise SystemExit(f"measurement failed:\n{res.stderr}")
     return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def ship_run(run_dir, name: str, source: str, copy_weights=None, training: dict | None = None):
-    """Copy a training run into ``tfsep/pretrained/shipped/<name>/`` as the shipped model ``name``.
-
-    Writes ``config.json`` (the run's config under ``name``, with the
-    description of ``configs/<name>.json``, which states its training data),
-    ``model.weights.h5`` (``copy_weights(src, dst)``; default a plain copy)
-    and ``source.json``. ``training`` overrides keys of the config's training
-    section (a local path that means nothing once shipped, say).
-    """
-    import shutil
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    dest = root / "tfsep" / "pretrained" / "shipped" / name
-    run = Path(run_dir)
-    config = json.loads((run / "config.json").read_text())
-    config["name"] = name
-    config["description"] = json.loads((root / "configs" / f"{name}.json").read_text())["description"]
-    config["training"].update(training or {})
-    dest.mkdir(parents=True, exist_ok=True)
-    (copy_weights or shutil.copyfile)(run / "model.weights.h5", dest / "model.weights.h5")
-    (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (dest / "source.json").write_text(json.dumps({"source": source}) + "\n")
-    print(f"{run} -> {dest} ({(dest / 'model.weights.h5').stat().st_size / 2**20:.1f} MB)")
-    return dest

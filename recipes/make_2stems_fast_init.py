@@ -8,7 +8,7 @@ complement.  Untrained, it is already close to the two-network 2stems (the
 README's speed section has the figures); ``tfsep train -c
 configs/2stems-fast/distill.json`` starts from the folder this writes.
 
-    .venv/bin/python bench/make_2stems_fast_init.py [runs/2stems-fast-init]
+    .venv/bin/python recipes/make_2stems_fast_init.py [runs/2stems-fast-init]
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Copy a distilled ``2stems-fast`` run into the package as the shipped ``2stems-fast`` model.
 
-Usage: python bench/ship_2stems_fast.py RUN_DIR
+Usage: python recipes/ship_2stems_fast.py RUN_DIR
 
 Writes ``tfsep/pretrained/shipped/2stems-fast/{config.json,model.weights.h5,source.json}``.
 The weights are stored as float16 (19.7 MB instead of 39 MB; Keras loads them
 into the float32 variables), a rounding of 2^-11 relative that
-``bench/speed_table.py`` measures on real music with the rest.
+``recipes/speed_table.py`` measures on real music with the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import ship_run  # noqa: E402
+from _ship import ship_run  # noqa: E402
 
 
 def float16_copy(src: Path, dst: Path) -> None:
@@ -48,5 +48,5 @@ SOURCE = (
 )
 
 if __name__ == "__main__":
-    # warm_start names a local run folder (bench/make_2stems_fast_init.py): meaningless once shipped.
-    ship_run(sys.argv[1], "2stems-fast", SOURCE, copy_weights=float16_copy, training={"warm_start": None})
+    # warm_start names a local run folder (recipes/make_2stems_fast_init.py): meaningless once shipped.
+    ship_run(sys.argv[1], "2stems-fast", SOURCE, copy_weights=float16_copy, overrides={"training.warm_start": None})
