@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TF_PACKAGE ?= tensorflow-cpu==2.21.0
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps synth-deps web-deps web demo lint test test-cpu-classes bench clean
+.PHONY: install system-deps synth-deps web-deps web demo lint test test-cpu-classes docs bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,16 @@ test-cpu-classes: install
 	TFSEP_TEST_CPU_FLAGS="sse4_2 avx avx2 fma avx512f avx512_bf16" \
 	  $(PY) -m pytest -q -p no:cacheprovider -m cpu_sensitive
 
+# The documentation site in site/ (MkDocs, strict: a broken link or reference fails).  The command
+# reference in docs/cli.md is regenerated from the click commands first.
+$(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(PY) -m tfsep.cli.reference docs/cli.md
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
 bench: install web-deps
 	$(PY) bench/separate_speed.py
 	$(PY) bench/vs_spleeter.py
@@ -87,4 +97,4 @@ bench: install web-deps
 	$(PY) bench/web_speed.py
 
 clean:
-	rm -rf $(VENV) demo_output build *.egg-info .pytest_cache $(WEB)/node_modules
+	rm -rf $(VENV) demo_output build site *.egg-info .pytest_cache $(WEB)/node_modules

@@ -65,7 +65,7 @@ SEPARATION = [
         type=click.Choice(list(QUALITIES)),
         default=DEFAULT_QUALITY,
         show_default=True,
-        help="Preset of the six options below (README: what each costs and gains).",
+        help="Preset of the six options below (docs/performance.md: what each costs and gains).",
     ),
     click.option(
         "--mask-extension",
