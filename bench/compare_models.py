@@ -1,4 +1,4 @@
-"""Compare the model zoo on one synthetic dataset with one training budget; write docs/model_comparison.md.
+"""Compare the model zoo on one synthetic dataset with one training budget; write a Markdown report (docs/training.md keeps the measured run).
 
 Steps (each skipped when its output already exists, so an interrupted run resumes):
 1. ``tfsep data synth``: a train set and a test set (fixed seeds);
@@ -10,7 +10,7 @@ Steps (each skipped when its output already exists, so an interrupted run resume
    SDR per step, and the SDR box plot (copied to ``img/`` beside the report).
    The findings are written by hand below the generated tables.
 
-Usage: the run in docs/model_comparison.md (about 2.5 h on a 2-core CPU)::
+Usage: the run in docs/training.md (about 2.5 h on a 2-core CPU)::
 
     python bench/compare_models.py --work runs/compare --size small \
         --tracks 40 --test-tracks 10 --seconds 30 --steps 600 --batch-size 4 \
@@ -264,7 +264,7 @@ def main(argv=None):
     ap.add_argument(
         "--reference", action="append", default=None, help="oracle/baseline methods (default: irm2, hpss-repet4)"
     )
-    ap.add_argument("--report", type=Path, default=ROOT / "docs" / "model_comparison.md")
+    ap.add_argument("--report", type=Path, default=ROOT / "runs" / "model_comparison.md")
     args = ap.parse_args(argv)
     args.reference = args.reference or ["irm2", "hpss-repet4"]
     args.work = args.work.resolve()

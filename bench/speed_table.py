@@ -1,4 +1,4 @@
-"""The README's speed table: each 2-stem model and preset beside Deezer's own Spleeter graph, in one process.
+"""The speed table of docs/performance.md: each 2-stem model and preset beside Deezer's own Spleeter graph, in one process.
 
 Speed: ``--seconds`` of real music (the MUSDB18 test mixtures of --musdb
 concatenated, else the Falcon 69 stems summed and looped), every method

@@ -6,7 +6,7 @@ tfsep's separation, Keras (TensorFlow with it; without scikit-learn and
 pandas, as the CLI imports it), building the Separator (model and weights),
 the first separation of the excerpt (tracing the model call and, with the
 default preset, XLA-compiling the Wiener step) and a second one (the steady
-state the README's x-real-time tables measure); and the whole `tfsep
+state the x-real-time tables of docs/performance.md measure); and the whole `tfsep
 separate` command, wall clock.  `--avx2` caps oneDNN and XLA to AVX2 in the
 child processes, as on a CPU without AVX-512 (`auto` then picks float32).
 

@@ -9,7 +9,7 @@ over excerpts, mixture = sum of the stems).  The 2D U-Net runs twice: its
 softmax head (one U-Net, a softmax over the stems) and Spleeter's sigmoid
 head (one U-Net per stem).
 
-Usage (the run in docs/model_comparison.md)::
+Usage (the run in docs/training.md)::
 
     python bench/zoo_real.py --work runs/zoo-real --size small --steps 400
 

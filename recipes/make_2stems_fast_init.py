@@ -5,7 +5,7 @@ gets the vocal U-Net of Deezer's ``2stems`` (``warm_start`` by stem), and
 the head's accompaniment half is the vocal half negated:
 ``sigmoid(-z) = 1 - sigmoid(z)``, the accompaniment as the vocals'
 complement.  Untrained, it is already close to the two-network 2stems (the
-README's speed section has the figures); ``tfsep train -c
+docs/models.md has the figures); ``tfsep train -c
 configs/2stems-fast/distill.json`` starts from the folder this writes.
 
     .venv/bin/python recipes/make_2stems_fast_init.py [runs/2stems-fast-init]

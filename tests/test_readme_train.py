@@ -1,7 +1,7 @@
-"""The README's Train section works as printed: its commands run in order, with tiny sizes, in a fresh folder.
+"""The training recipes of README.md and docs/training.md work as printed: in order, tiny sizes, a fresh folder.
 
-The commands are read from README.md itself, so the test follows any edit
-there.  Only sizes change: ``--tracks``, ``--seconds`` and a ``--max-steps``
+The commands are read from the pages themselves, so the test follows any
+edit there.  Only sizes change: ``--tracks``, ``--seconds`` and a ``--max-steps``
 for each ``tfsep train`` (the resumed run goes one step further).
 """
 
@@ -29,9 +29,12 @@ needs_fluidsynth = pytest.mark.skipif(
 )
 
 
-def readme_commands(section: str) -> list[list[str]]:
-    """The ``tfsep`` commands of the first ``sh`` block under ``## <section>`` in README.md."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+RECIPES = [("README.md", "Train", "runs/tiny"), ("docs/training.md", "A first run", "runs/synth")]
+
+
+def readme_commands(section: str, page: str = "README.md") -> list[list[str]]:
+    """The ``tfsep`` commands of the first ``sh`` block under ``## <section>`` of ``page``."""
+    text = (REPO / page).read_text(encoding="utf-8")
     body = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## )", text, re.S | re.M).group(1)
     block = re.search(r"```sh\n(.*?)```", body, re.S).group(1)
     commands = [shlex.split(line, comments=True) for line in block.splitlines()]
@@ -49,10 +52,11 @@ def tiny(args: list[str], resumed: bool) -> list[str]:
     return out
 
 
-def test_the_train_section_names_the_folders_its_configs_read():
+@pytest.mark.parametrize("page, section, run", RECIPES)
+def test_the_train_section_names_the_folders_its_configs_read(page, section, run):
     import json
 
-    commands = readme_commands("Train")
+    commands = readme_commands(section, page)
     written = {c[c.index("-o") + 1] for c in commands if c[:2] == ["data", "synth"]}
     for config in {c[c.index("-c") + 1] for c in commands if c[0] == "train"}:
         training = json.loads((REPO / config).read_text())["training"]
@@ -60,19 +64,21 @@ def test_the_train_section_names_the_folders_its_configs_read():
 
 
 @needs_fluidsynth
-def test_the_readme_train_commands_run_as_printed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("page, section, run", RECIPES)
+def test_the_train_commands_run_as_printed(page, section, run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TFSEP_MODEL_HOME", str(tmp_path / "model_home"))
     monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
     (tmp_path / "configs").symlink_to(REPO / "configs", target_is_directory=True)
     write_wav(tmp_path / "song.wav", noise(3 * 44100))  # the README's "song.wav"
-    commands = readme_commands("Train")
-    assert {"data", "train", "separate"} <= {c[0] for c in commands} and any("--resume" in c for c in commands)
+    commands = readme_commands(section, page)
+    assert {"data", "train", "separate"} <= {c[0] for c in commands}
+    assert page == "README.md" or any("--resume" in c for c in commands)
     for args in commands:
         args = tiny(args, resumed="--resume" in args) if args[0] in ("data", "train") else args
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 0, (args, r.stderr, r.exception)
         assert "Traceback" not in r.output
-    assert (tmp_path / "runs" / "synth" / "config.json").is_file()
+    assert (tmp_path / run / "config.json").is_file()
     stems = sorted(p.name for p in (tmp_path / "separated" / "song").iterdir())
     assert stems == ["bass.wav", "drums.wav", "other.wav", "vocals.wav"]

@@ -105,7 +105,7 @@ def test_default_segmenting_on_60s_is_as_good_as_spleeter(spleeter, tfsep_separa
         )
         assert sdr_tfsep >= sdr_spleeter - 0.05
         # Falcon is one song: the default gains +0.2 dB accompaniment here (full band, Wiener) and
-        # holds vocals; the README's table has the real-song figures.
+        # holds vocals; docs/performance.md has the real-song figures.
         assert sdr_default >= sdr_spleeter + (0.1 if stem == "accompaniment" else -0.05)
 
 

@@ -2,7 +2,7 @@
 
 Each option of :class:`~tfsep.separation.Separator` left at None takes its
 preset's value.  The figures behind the choices (real music, 44.1 kHz
-stereo, global SDR against the true stems) are in the README's table.
+stereo, global SDR against the true stems) are in docs/performance.md.
 
 - ``mask_extension``: what Spleeter-style models (which see only the first
   ``F`` bins, 11 kHz) put above ``F``: ``zeros`` (Spleeter's output) or
