@@ -11,6 +11,8 @@ import soundfile as sf
 
 from tfsep.audio import codecs, io
 from tfsep.audio import writer as audio_writer
+from tfsep.audio.probe import audio_info
+from tfsep.audio.resampling import resample
 from tfsep.errors import AudioError, OutputError, TfsepError
 
 
@@ -76,7 +78,7 @@ def test_lossy_roundtrip_keeps_length_and_content(tmp_path, music, codec):
     path = tmp_path / f"out.{codec}"
     audio_writer.save(path, x, sr)
     assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
-    info = io.audio_info(path)
+    info = audio_info(path)
     assert info.sample_rate == sr and info.channels == 2
     y, sr2 = io.load(path)
     assert sr2 == sr and y.shape[1] == 2
@@ -247,15 +249,15 @@ def test_streaming_resample_is_seamless(tmp_path):
         blocks = list(reader.blocks(777))
     assert all(len(b) == 777 for b in blocks[:-1]) and 0 < len(blocks[-1]) <= 777
     streamed = np.concatenate(blocks)
-    oneshot = io.resample(x, 44100, 48000)
+    oneshot = resample(x, 44100, 48000)
     assert streamed.shape == oneshot.shape == (48000, 2)
     assert np.abs(streamed - oneshot).max() < 1e-4
 
 
 def test_resample_one_shot_shape_and_identity():
     x = _sine(440, 44100, 0.1)
-    np.testing.assert_array_equal(io.resample(x, 44100, 44100), x)
-    y = io.resample(x, 44100, 22050)
+    np.testing.assert_array_equal(resample(x, 44100, 44100), x)
+    y = resample(x, 44100, 22050)
     assert y.shape == (2205, 2) and y.dtype == np.float32
 
 
@@ -291,10 +293,10 @@ def test_load_stems_rejects_plain_audio(tmp_path):
 def test_audio_info(tmp_path):
     path = tmp_path / "a.wav"
     sf.write(str(path), np.zeros((48000, 1), np.float32), 48000)
-    info = io.audio_info(path)
+    info = audio_info(path)
     assert (info.sample_rate, info.channels, info.frames, info.backend) == (48000, 1, 48000, "soundfile")
     assert info.duration == pytest.approx(1.0)
-    info = io.audio_info(FALCON)
+    info = audio_info(FALCON)
     assert info.backend == "ffmpeg" and info.sample_rate == 44100 and info.channels == 2
     assert info.streams == 5 and info.duration == pytest.approx(6.08, abs=0.05)
 

@@ -333,7 +333,7 @@ def test_a_read_only_file_system_is_named_as_such(tmp_path, monkeypatch):
 
 
 def test_a_tiny_rescale_is_never_reported_as_minus_zero_db():
-    from tfsep.separation.stemfiles import _db, _gain_text
+    from tfsep.separation.stem_sink import _db, _gain_text
 
     assert _gain_text(_db(1 / 1.00001)) == "less than 0.001 dB"
     assert _gain_text(_db(1 / 1.0001)) == "-0.001 dB"

@@ -385,7 +385,7 @@ def test_a_track_that_cannot_fit_is_refused_before_separating(separator, music, 
 @pytest.mark.parametrize("bit_depth, compact", [(16, True), (24, False)])
 def test_rescale_temps_are_compact_where_the_output_keeps_less(tmp_path, bit_depth, compact):
     """16-bit and lossy outputs: a 24-bit WAV temp with 24 dB headroom (finer than the output); 24-bit: float."""
-    from tfsep.separation.stemfiles import TEMP_HEADROOM, _StemTemp
+    from tfsep.separation.stem_sink import TEMP_HEADROOM, _StemTemp
 
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((SR, 2)) * 0.8).astype(np.float32)

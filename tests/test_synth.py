@@ -13,6 +13,9 @@ from click.testing import CliRunner
 
 from tfsep.cli import main
 from tfsep.data import synth
+from tfsep.data.compose import TPB
+from tfsep.data.compose_basic import STEMS, compose
+from tfsep.data.fluidsynth import write_midi
 
 # CI sets TFSEP_REQUIRE_FLUIDSYNTH=1: there a missing renderer fails the tests instead of skipping them.
 needs_fluidsynth = pytest.mark.skipif(
@@ -55,21 +58,19 @@ def test_synth_cli_writes_stem_folders_deterministically(tmp_path):
 
 
 def test_songs_vary_programs_and_are_seeded():
-    a = synth.compose(np.random.default_rng([1, 0]), 10)
-    b = synth.compose(np.random.default_rng([1, 0]), 10)
+    a = compose(np.random.default_rng([1, 0]), 10)
+    b = compose(np.random.default_rng([1, 0]), 10)
     assert a["notes"] == b["notes"] and a["programs"] == b["programs"]
-    programs = {
-        s: {synth.compose(np.random.default_rng([0, i]), 4)["programs"][s] for i in range(40)} for s in synth.STEMS
-    }
+    programs = {s: {compose(np.random.default_rng([0, i]), 4)["programs"][s] for i in range(40)} for s in STEMS}
     assert all(len(p) >= 4 for p in programs.values()), programs
     # Every note ends within the song.
-    ticks = int(10 * a["tempo"] / 60 * synth.TPB)
-    assert all(e <= ticks for s in synth.STEMS for _, e, _, _ in a["notes"][s])
+    ticks = int(10 * a["tempo"] / 60 * TPB)
+    assert all(e <= ticks for s in STEMS for _, e, _, _ in a["notes"][s])
 
 
 def test_midi_file_is_well_formed(tmp_path):
     path = tmp_path / "x.mid"
-    synth.write_midi(path, [(0, 480, 60, 100), (480, 960, 64, 90)], 120, 0, 53, 64)
+    write_midi(path, [(0, 480, 60, 100), (480, 960, 64, 90)], 120, 0, 53, 64)
     data = path.read_bytes()
     assert data[:4] == b"MThd" and data[14:18] == b"MTrk"
     assert int.from_bytes(data[18:22], "big") == len(data) - 22
@@ -124,7 +125,7 @@ def test_studio_composition_follows_the_harmony_and_drops_parts():
     bass = a["parts"]["bass"][0]["events"]
     assert bass and all(24 <= p <= 62 for _, _, p, _ in bass)
     # Human timing: onsets are not all on the sixteenth grid.
-    assert any(s % (synth.TPB // 4) for s, _, _, _ in a["parts"]["drums"][0]["events"])
+    assert any(s % (TPB // 4) for s, _, _, _ in a["parts"]["drums"][0]["events"])
     kinds = {k for k, _, _ in a["sections"]}
     assert len(kinds) >= 2
 

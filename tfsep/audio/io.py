@@ -1,4 +1,4 @@
-"""Audio file I/O: streaming reader, stems, resampling (writer and clip modes: writer.py).
+"""Audio file reading: the streaming reader, whole files, stems files (header probe: probe.py; writing: writer.py).
 
 Arrays are ``np.float32`` of shape ``(samples, channels)``; the sample rate
 travels beside the array.  Reading goes through soundfile (libsndfile) where
@@ -20,12 +20,8 @@ Policies users rely on:
   the stereo result; mono input is duplicated for stereo output.
 """
 
-import dataclasses
-import errno
-import json
 import math
 import os
-import re
 import subprocess
 import tempfile
 import warnings
@@ -35,152 +31,13 @@ import soundfile as sf
 import soxr
 
 from ..errors import AudioError
+from .arrays import first_non_finite
 from .channels import layout_note, remix
 from .codecs import ffmpeg_input, one_line, require_tool
+from .probe import probe
+from .resampling import RESAMPLE_QUALITY, output_frames
 
 STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
-RESAMPLE_QUALITY = "HQ"
-# Rates audio is stored at: telephone speech (8 kHz) down to 4 kHz, up to DXD/768 kHz converters.  A header
-# outside says something else: 1 Hz would make every real sample 44,100 samples of "audio" to resample.
-MIN_SAMPLE_RATE = 4000
-MAX_SAMPLE_RATE = 768000
-# libsndfile's own limit (SF_MAX_CHANNELS); ffmpeg stops at 512: no audio layout comes near either.
-MAX_FILE_CHANNELS = 1024
-
-
-# ----------------------------------------------------------------- metadata
-
-
-@dataclasses.dataclass(frozen=True)
-class AudioInfo:
-    """What a file holds, before any resampling or channel mapping."""
-
-    sample_rate: int
-    channels: int
-    frames: "int | None"  # None when the container does not say (ffmpeg estimate failed)
-    duration: "float | None"  # seconds
-    backend: str  # "soundfile" or "ffmpeg"
-    streams: int = 1  # audio streams in the file (5 for a .stem.mp4)
-
-
-def _check_file(path):
-    if not os.path.exists(path):
-        if os.path.islink(path):
-            try:
-                os.stat(path)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise AudioError(f"{path}: symbolic link loop (the link points back to itself)") from None
-            raise AudioError(f"{path}: broken symbolic link (it points to {os.readlink(path)}, which does not exist)")
-        raise AudioError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if os.path.getsize(path) == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise AudioError(f"{path}: permission denied")
-
-
-# Leading bytes of the formats handed to libsndfile.  Anything else goes to
-# ffprobe, which reads these too: the sniff only spares us libsndfile's MP3
-# fallback, which prints resync notes to stderr for any non-audio file.
-_SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"riff", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff")
-
-
-def _looks_like_sndfile(path):
-    with open(path, "rb") as f:
-        head = f.read(4)
-    return head.startswith(_SNDFILE_MAGIC) or (
-        len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
-    )  # bare MPEG audio sync
-
-
-def _probe(path, stream=0, ffprobe_only=False):
-    _check_file(path)
-    if stream == 0 and not ffprobe_only and _looks_like_sndfile(path):
-        try:
-            i = sf.info(path)
-            if i.samplerate > 0 and i.channels > 0:
-                _check_format(path, int(i.samplerate), int(i.channels))
-                frames = int(i.frames) if 0 <= i.frames < 2**62 else None
-                return AudioInfo(
-                    int(i.samplerate),
-                    int(i.channels),
-                    frames,
-                    None if frames is None else frames / i.samplerate,
-                    "soundfile",
-                )
-        except (RuntimeError, TypeError, ValueError):
-            pass  # not a libsndfile format: ask ffprobe
-    ffprobe = require_tool("ffprobe", path, "read")
-    cmd = [
-        ffprobe,
-        "-v",
-        "error",
-        "-show_entries",
-        "stream=codec_type,sample_rate,channels,duration:format=duration",
-        "-of",
-        "json",
-        ffmpeg_input(path),
-    ]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired as e:
-        raise AudioError(f"{path}: ffprobe could not read it ({one_line(e)})") from None
-    try:
-        meta = json.loads(res.stdout or "{}")
-    except ValueError:  # ffprobe gave up halfway through its JSON (a header it refuses)
-        meta = {}
-    streams = [s for s in meta.get("streams", []) if s.get("codec_type") == "audio"]
-    if res.returncode != 0 or not streams:
-        raise _unreadable(path, res.stderr)
-    if stream >= len(streams) and not ffprobe_only:
-        raise AudioError(f"{path}: has {len(streams)} audio stream(s), stream {stream} was asked for")
-    s = streams[min(stream, len(streams) - 1)]
-    rate, channels = int(s.get("sample_rate") or 0), int(s.get("channels") or 0)
-    _check_format(path, rate, channels)
-    duration = s.get("duration") or meta.get("format", {}).get("duration")
-    duration = float(duration) if duration not in (None, "N/A") else None
-    frames = None if duration is None else int(round(duration * rate))
-    return AudioInfo(rate, channels, frames, duration, "ffmpeg", len(streams))
-
-
-EXPECTED_FORMATS = "expected WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4"
-
-
-def _unreadable(path, stderr: str) -> AudioError:
-    """ "not a readable audio file" with ffprobe's last line (its first says where; the last says why)."""
-    lines = [line for line in stderr.replace(ffmpeg_input(path) + ": ", "").strip().splitlines() if line.strip()]
-    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", line) for line in lines]  # "[pcm_s16le @ 0x55...] "
-    why = one_line(lines[-1]) if lines else "no audio stream"
-    return AudioError(f"{path}: not a readable audio file ({why}); {EXPECTED_FORMATS}")
-
-
-def _check_format(path, rate: int, channels: int) -> None:
-    """Refuse a header no audio has, before a sample is read (a 1 Hz header would make hours of "audio")."""
-    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise AudioError(
-            f"{path}: not a readable audio file: its header says {rate} Hz, and audio is stored at "
-            f"{MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz (a corrupt header?)"
-        )
-    if not 1 <= channels <= MAX_FILE_CHANNELS:
-        raise AudioError(
-            f"{path}: not a readable audio file: its header says {channels} channels "
-            f"(at most {MAX_FILE_CHANNELS}; a corrupt header?)"
-        )
-
-
-def audio_info(path):
-    """Sample rate, channels, length and backend of an audio file, without decoding it."""
-    return _probe(os.fspath(path))
-
-
-# -------------------------------------------------------------------- reader
-
-
-def output_frames(n, rate_in, rate_out):
-    """Samples that ``n`` samples at ``rate_in`` become at ``rate_out`` (what soxr gives, rounded)."""
-    return n if rate_in == rate_out else int(math.floor(n * rate_out / rate_in + 0.5))
 
 
 def _wav_declared_frames(path):
@@ -432,7 +289,7 @@ def _open(path, sample_rate, channels, offset, duration, stream):
         raise AudioError(f"{path}: offset must be a finite number of seconds >= 0, got {offset!r}")
     if duration is not None and not (0 < duration < math.inf):
         raise AudioError(f"{path}: duration must be a finite number of seconds > 0, got {duration!r}")
-    return AudioReader(path, _probe(path, stream), sample_rate, channels, offset, duration, stream)
+    return AudioReader(path, probe(path, stream), sample_rate, channels, offset, duration, stream)
 
 
 def open_audio(path, sample_rate=None, channels=2, offset=0.0, duration=None):
@@ -463,7 +320,7 @@ def load_stems(path, sample_rate=None):
     are stereo and cut to the shortest one.
     """
     path = os.fspath(path)
-    info = _probe(path, ffprobe_only=True)  # libsndfile would not count streams
+    info = probe(path, ffprobe_only=True)  # libsndfile would not count streams
     if info.streams < len(STEM_NAMES):
         raise AudioError(
             f"{path}: not a stems file: {info.streams} audio stream(s), "
@@ -476,70 +333,3 @@ def load_stems(path, sample_rate=None):
             rate = reader.sample_rate
     n = min(len(w) for w in stems.values())
     return {name: w[:n] for name, w in stems.items()}, rate
-
-
-# More channels than any audio layout has (7.1.4 is 12; 64 leaves room): a transposed array.
-MAX_ARRAY_CHANNELS = 64
-
-
-def check_array_rate(sample_rate: int) -> int:
-    """``sample_rate`` of an in-memory array, refused (``AudioError``) outside the rates tfsep takes.
-
-    1 Hz would make every sample 44,100 at a model's rate: hours of work for a short array.
-    """
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise AudioError(f"sample_rate {sample_rate} Hz is not an audio rate ({MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE})")
-    return sample_rate
-
-
-def check_waveform(waveform):
-    """An in-memory waveform as ``(samples, channels)`` float32, and True when it was 1-D.
-
-    Refuses (``AudioError``) what no separation method can take: integer
-    samples, other shapes, 0 samples or channels, NaN or Inf (naming the first).
-    """
-    wave = np.asarray(waveform)
-    if not np.issubdtype(wave.dtype, np.floating):
-        raise AudioError(f"waveform must be floating point, got {wave.dtype}")
-    wave = wave.astype(np.float32, copy=False)
-    squeeze = wave.ndim == 1
-    if squeeze:
-        wave = wave[:, None]
-    if wave.ndim != 2:
-        raise AudioError(f"waveform must have shape (samples, channels), got {wave.shape}")
-    if wave.shape[1] > MAX_ARRAY_CHANNELS:
-        # librosa and torchaudio give (channels, samples): read as is, that is thousands of channels.
-        raise AudioError(
-            f"waveform of shape {wave.shape} has {wave.shape[1]} channels: tfsep takes (samples, channels); "
-            "for a channels-first array (librosa, torchaudio) pass channels_first=True or waveform.T"
-        )
-    if wave.shape[0] == 0:
-        raise AudioError("waveform is empty (0 samples)")
-    if wave.shape[1] == 0:
-        raise AudioError("waveform has 0 channels")
-    if not np.isfinite(wave).all():
-        raise AudioError(f"waveform contains NaN or Inf samples (first at sample {first_non_finite(wave)})")
-    return wave, squeeze
-
-
-def first_non_finite(x: np.ndarray) -> int:
-    """The first sample (row) of ``(samples, channels)`` with a NaN or Inf, for error messages.
-
-    Checking a whole array is ``np.isfinite(x).all()``: a reduction along
-    the short channel axis first is a hundred times slower in NumPy.
-    """
-    return int(np.argmin(np.isfinite(x).all(axis=1)))
-
-
-def resample(waveform, orig_sr, target_sr):
-    """Resample a ``(samples, channels)`` (or 1-D) array with soxr, in one shot."""
-    x = np.asarray(waveform, dtype=np.float32)
-    if orig_sr <= 0 or target_sr <= 0:
-        raise AudioError(f"resample: sample rates must be > 0, got {orig_sr} -> {target_sr}")
-    if orig_sr == target_sr:
-        return x
-    if len(x) == 0:
-        return x.copy()
-    return soxr.resample(np.ascontiguousarray(x), orig_sr, target_sr, quality=RESAMPLE_QUALITY).astype(
-        np.float32, copy=False
-    )

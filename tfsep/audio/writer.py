@@ -8,7 +8,7 @@ its temps stay in that folder, and the next run writing there removes them
 (:func:`sweep_partials`: files of processes that are gone, or older than a day).  Commit has two phases, ``finish`` (the
 encoder flushes and its success is checked) and ``publish`` (the rename), so
 that several files can be finished first and published only if all
-succeeded (:mod:`tfsep.separation.stemfiles` commits a track's stems so).
+succeeded (:mod:`tfsep.separation.stem_sink` commits a track's stems so).
 """
 
 import errno

@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..audio.io import check_waveform
+from ..audio.arrays import check_waveform
 from ..errors import AudioError
 
 FRAME_LENGTH = 4096

@@ -20,7 +20,7 @@ import copy
 
 import numpy as np
 
-from ..audio.io import check_waveform
+from ..audio.arrays import check_waveform
 from ..audio.stft import istft, stft
 from ..errors import TfsepError
 from .base import FRAME_LENGTH, FRAME_STEP

@@ -1,7 +1,8 @@
 """Generic pieces of tfsep's config schema: a section is ``{key: (types, default)}``.
 
-Shared by :mod:`tfsep.config.loader` (top level, training, separation) and
-:mod:`tfsep.config.model_params` (one section per model family).
+Shared by :mod:`tfsep.config.loader` (top level, separation),
+:mod:`tfsep.config.training_section` (training), :mod:`tfsep.config.spleeter`
+and :mod:`tfsep.config.model_params` (one section per model family).
 """
 
 from __future__ import annotations

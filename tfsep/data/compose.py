@@ -1,7 +1,7 @@
 """Songs composed like band arrangements, for the ``studio`` synthesis profile.
 
 :func:`compose_studio` returns the same kind of song dict as
-``synth.compose`` but with *parts*: each stem is one or more MIDI parts
+:func:`tfsep.data.compose_basic.compose` but with *parts*: each stem is one or more MIDI parts
 (``other`` may hold chords, a pad, an arpeggio and a lead line), each with
 its own General MIDI program.  What makes it closer to recorded music than
 the ``basic`` profile:
@@ -16,7 +16,7 @@ the ``basic`` profile:
 - guitars are often distorted (programs 29/30, power chords), as in rock.
 
 Only note events are made here (ticks at ``TPB`` per beat); rendering,
-sound sources and the mixing chain are :mod:`tfsep.data.synth`'s and
+sound sources and the mixing chain are :mod:`tfsep.data.render`'s and
 :mod:`tfsep.data.mixing`'s.  Deterministic for a given generator.
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TPB = 480  # MIDI ticks per beat (tfsep.data.synth writes its MIDI files with these)
+TPB = 480  # MIDI ticks per beat (tfsep.data.render writes its MIDI files with these)
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")

@@ -20,6 +20,8 @@ from typing import Callable
 import numpy as np
 
 from ..audio import io as audio_io
+from ..audio.probe import audio_info
+from ..audio.resampling import resample
 from ..errors import TfsepError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac")
@@ -105,7 +107,7 @@ def stem_folders(root, stems=None, sample_rate=None) -> list[Track]:
         use = {s: files[s] for s in names}
         if "mixture" in files:
             use["mixture"] = files["mixture"]
-        infos = [audio_io.audio_info(f) for f in use.values()]
+        infos = [audio_info(f) for f in use.values()]
         info = infos[0]
         mono = all(i.channels == 1 for i in infos)
         tracks.append(
@@ -129,7 +131,7 @@ def stem_recordings(path, stem: str, sample_rate=None) -> list[Track]:
         files = [path]
     tracks = []
     for f in files:
-        info = audio_io.audio_info(f)
+        info = audio_info(f)
         tracks.append(
             Track(str(f), [stem], sample_rate or info.sample_rate, _load_folder({stem: f}, sample_rate), info.duration)
         )
@@ -186,7 +188,7 @@ def musdb_tracks(root, is_wav=False, subset="test", split=None, sample_rate=None
                 )
             rate = t.rate
             if sample_rate and rate != sample_rate:
-                audio = {k: audio_io.resample(v, rate, sample_rate) for k, v in audio.items()}
+                audio = {k: resample(v, rate, sample_rate) for k, v in audio.items()}
             return audio
 
         tracks.append(Track(t.name, list(MUSDB_STEMS), sample_rate or t.rate, loader, t.duration))

@@ -2,7 +2,7 @@
 
 Finding ``fluidsynth`` and a soundfont, writing one part as a format-0 MIDI
 file, and rendering it alone (reverb and chorus off) to a float32 array.
-:mod:`tfsep.data.synth` composes the songs and mixes what this renders.
+:mod:`tfsep.data.render` plays the composed songs' parts with it and mixes them.
 """
 
 from __future__ import annotations

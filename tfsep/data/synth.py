@@ -1,12 +1,10 @@
-"""Synthetic multitrack songs: MIDI composed here, rendered stem by stem with FluidSynth.
+"""Synthetic multitrack songs: song folders generated in parallel, deterministic for a seed.
 
-Each song has a tempo, a key, a chord progression, a drum pattern, a bass
-line, chords or pads ("other") and a lead melody ("vocals").  Every stem is a
-separate MIDI file rendered alone by ``fluidsynth`` with reverb and chorus
-off, trimmed to the song length; the mixture is the exact float32 sum of the
-stems.  Programs vary per song (several basses; piano, guitar, organ,
-strings, pads; voice oohs, choir, sax, flute, ...) so that a model must learn
-timbre, not one patch.  Songs depend only on ``(seed, track index)``.
+Each song is composed (:mod:`tfsep.data.compose_basic` for the ``basic``
+profile, :mod:`tfsep.data.compose` for ``studio``), rendered stem by stem
+(:mod:`tfsep.data.render`, FluidSynth with reverb and chorus off) and
+trimmed to the song length; the mixture is the exact float32 sum of the
+stems.  Songs depend only on ``(seed, track index)``.
 
 Output layout (what :func:`tfsep.data.datasets.stem_folders` reads)::
 
@@ -35,294 +33,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .compose import KEY_NAMES, MAJOR, MINOR, TPB
+from .compose_basic import STEMS
 from .fluidsynth import (  # noqa: F401  (SOUNDFONT_CANDIDATES: re-exported where callers look for it)
     SOUNDFONT_CANDIDATES,
     SynthError,
     find_fluidsynth,
     find_soundfont,
-    render_stem,
-    write_midi,
 )
+from .render import render_basic, render_studio
 
-STEMS = ("vocals", "drums", "bass", "other")
 PROFILES = ("basic", "studio")
-
-# Sound sources the ``studio`` profile draws from per part, where installed
-# (Debian: fluid-soundfont-gm, musescore-general-soundfont, timgm6mb-soundfont,
-# avldrums.lv2-soundfont).  The AVL kits are sampled acoustic drum kits laid
-# out on General MIDI notes as one bank-0 preset, so they play on channel 0.
-GM_SOURCES = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf3/MuseScore_General.sf3",
-    "/usr/share/sounds/sf2/TimGM6mb.sf2",
-)
-KIT_SOURCES = (
-    "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
-    "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
-)
-
-# General MIDI programs (0-based) per role.
-BASS_PROGRAMS = (32, 33, 34, 35, 36, 38, 39)  # acoustic, finger, pick, fretless, slap, synth 1/2
-OTHER_PROGRAMS = (
-    0,
-    1,
-    2,
-    4,
-    5,
-    16,
-    17,
-    19,
-    24,
-    25,
-    26,
-    27,
-    48,
-    49,
-    50,
-    88,
-    89,
-)  # pianos, organs, guitars, strings, pads
-LEAD_PROGRAMS = (
-    52,
-    53,
-    54,
-    56,
-    64,
-    65,
-    66,
-    68,
-    71,
-    73,
-    85,
-)  # choir, voice oohs, synth voice, trumpet, saxes, oboe, clarinet, flute, voice lead
-DRUM_KITS = (0, 8, 16, 24, 25, 32, 40)  # standard, room, power, electronic, TR-808, jazz, brush
-
-PROGRESSIONS = ((0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 4), (5, 3, 0, 4), (0, 3, 0, 4), (1, 4, 0, 0), (0, 5, 1, 4))
-
-
-# ---------------------------------------------------------------- composition
-
-
-def compose(rng: np.random.Generator, seconds: float) -> dict:
-    """A song: tempo, key, programs and note events per stem (ticks)."""
-    tempo = float(rng.integers(80, 151))
-    root = int(rng.integers(0, 12))
-    minor = bool(rng.random() < 0.4)
-    scale = MINOR if minor else MAJOR
-    prog = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
-    bar = 4 * TPB
-    n_ticks = int(seconds * tempo / 60 * TPB)
-    n_bars = -(-n_ticks // bar)
-    six = TPB // 4  # sixteenth
-
-    def degree_pitch(deg, octave):
-        return 12 * octave + root + scale[deg % 7] + 12 * (deg // 7)
-
-    chords = [prog[b % len(prog)] for b in range(n_bars)]
-    notes = {s: [] for s in STEMS}
-
-    # Drums: kick/snare/hats on a 16th grid, one of several grooves, a fill every 4th/8th bar.
-    kick_pats = ([0, 8], [0, 6, 8], [0, 3, 8, 11], [0, 4, 8, 12], [0, 7, 10])
-    snare_pats = ([4, 12], [4, 12, 14], [4, 12], [8])
-    kick = kick_pats[rng.integers(len(kick_pats))]
-    snare = snare_pats[rng.integers(len(snare_pats))]
-    hat_step = int(rng.choice([2, 2, 4, 1]))
-    hat_note = int(rng.choice([42, 42, 44, 46, 51]))  # closed/pedal/open hat, ride
-    fill_every = int(rng.choice([4, 8]))
-    for b in range(n_bars):
-        t0 = b * bar
-        fill = (b + 1) % fill_every == 0
-        for s16 in range(16):
-            t = t0 + s16 * six
-            if s16 in kick:
-                notes["drums"].append((t, t + six, 36, int(rng.integers(95, 120))))
-            if fill and s16 >= 12:
-                notes["drums"].append((t, t + six, int(rng.choice([38, 45, 47, 50])), int(rng.integers(80, 115))))
-            elif s16 in snare:
-                notes["drums"].append((t, t + six, 38, int(rng.integers(90, 120))))
-            if s16 % hat_step == 0:
-                notes["drums"].append((t, t + six, hat_note, int(rng.integers(50, 90))))
-        if b % 8 == 0:
-            notes["drums"].append((t0, t0 + six, 49, 100))  # crash
-
-    # Bass: chord roots (and fifths) in one of several rhythms.
-    bass_rhythm = int(rng.integers(4))
-    for b, deg in enumerate(chords):
-        t0 = b * bar
-        r = degree_pitch(deg, 3) - 12 if degree_pitch(deg, 3) > 52 else degree_pitch(deg, 3)
-        r = max(28, r)
-        if bass_rhythm == 0:
-            hits = [(0, 4 * TPB, r)]
-        elif bass_rhythm == 1:
-            hits = [(i * TPB // 2, TPB // 2, r) for i in range(8)]
-        elif bass_rhythm == 2:
-            hits = [(0, TPB, r), (TPB, TPB, r + 7), (2 * TPB, TPB, r), (3 * TPB, TPB, r + 7)]
-        else:
-            hits = [(0, 3 * TPB // 2, r), (3 * TPB // 2, TPB // 2, r), (2 * TPB, TPB, r + 12), (3 * TPB, TPB, r + 7)]
-        for off, dur, p in hits:
-            notes["bass"].append((t0 + off, t0 + off + int(dur * 0.9), p, int(rng.integers(85, 115))))
-
-    # Other: chords, sustained pads or rhythmic comping.
-    comp = int(rng.integers(3))
-    seventh = bool(rng.random() < 0.4)
-    for b, deg in enumerate(chords):
-        t0 = b * bar
-        pitches = [degree_pitch(deg + k, 4) for k in ((0, 2, 4, 6) if seventh else (0, 2, 4))]
-        pitches = [p - 12 if p > 76 else p for p in pitches]
-        if comp == 0:
-            spans = [(0, bar)]
-        elif comp == 1:
-            spans = [(i * TPB, TPB) for i in range(4)]
-        else:
-            spans = [(0, int(1.5 * TPB)), (int(1.5 * TPB), int(2.5 * TPB))]
-        for off, dur in spans:
-            vel = int(rng.integers(60, 95))
-            for p in pitches:
-                notes["other"].append((t0 + off, t0 + off + int(dur * 0.95), p, vel))
-
-    # Vocals: a melody of phrases that favour chord tones, with rests between phrases.
-    pos = 0
-    deg = int(rng.integers(0, 7))
-    durations = np.array([TPB // 2, TPB, TPB, 2 * TPB, 3 * TPB // 2])
-    while pos < n_bars * bar:
-        phrase_end = pos + int(rng.choice([2, 4])) * bar
-        while pos < min(phrase_end, n_bars * bar):
-            dur = int(rng.choice(durations))
-            chord = chords[min(pos // bar, n_bars - 1)]
-            if rng.random() < 0.5:
-                deg = chord + int(rng.choice([0, 2, 4])) + 7 * int(round((deg - chord) / 7))
-            else:
-                deg += int(rng.choice([-2, -1, -1, 1, 1, 2]))
-            deg = int(np.clip(deg, 0, 11))
-            notes["vocals"].append((pos, pos + int(dur * 0.92), degree_pitch(deg, 5), int(rng.integers(75, 110))))
-            pos += dur
-        pos += int(rng.choice([1, 2])) * TPB  # breath
-
-    # Nothing sounds past the song's end.
-    for s in STEMS:
-        notes[s] = [(a, min(e, n_ticks), p, v) for a, e, p, v in notes[s] if a < n_ticks - six]
-
-    programs = {
-        "vocals": int(rng.choice(LEAD_PROGRAMS)),
-        "drums": int(rng.choice(DRUM_KITS)),
-        "bass": int(rng.choice(BASS_PROGRAMS)),
-        "other": int(rng.choice(OTHER_PROGRAMS)),
-    }
-    pans = {s: int(np.clip(64 + rng.normal(0, 18), 20, 108)) for s in STEMS}
-    pans["bass"] = 64
-    levels_db = {"vocals": 0.0, "drums": -1.0, "bass": -2.0, "other": -4.0}
-    levels_db = {s: v + float(rng.uniform(-3, 3)) for s, v in levels_db.items()}
-    return {
-        "tempo": tempo,
-        "key": KEY_NAMES[root] + (" minor" if minor else " major"),
-        "progression": list(prog),
-        "programs": programs,
-        "pans": pans,
-        "levels_db": levels_db,
-        "notes": notes,
-    }
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    if len(x) >= n:
-        return x[:n]
-    return np.concatenate([x, np.zeros((n - len(x), x.shape[1]), np.float32)])
-
-
-def _render_basic(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont):
-    """The ``basic`` profile: one part per stem, one soundfont, no effects."""
-    song = compose(rng, seconds)
-    audio = {}
-    for s in stems:
-        channel = 9 if s == "drums" else 0
-        mid = tmp / "midi" / f"{s}.mid"
-        write_midi(mid, song["notes"][s], song["tempo"], channel, song["programs"][s], song["pans"][s])
-        raw = _fit(render_stem(mid, tmp / f".{s}.render.wav", sample_rate, fluidsynth, soundfont), n)
-        (tmp / f".{s}.render.wav").unlink()
-        audio[s] = _at_level(raw, song["levels_db"][s])
-    return audio, {k: v for k, v in song.items() if k != "notes"}
-
-
-def _at_level(x: np.ndarray, level_db: float) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
-    gain = 0.1 * 10 ** (level_db / 20) / rms if rms > 1e-6 else 1.0
-    return (x * gain).astype(np.float32)
-
-
-def studio_sources() -> tuple[list[str], list[str]]:
-    """The installed General MIDI soundfonts and sampled drum kits the ``studio`` profile draws from."""
-    gm = [p for p in GM_SOURCES if Path(p).is_file()]
-    kits = [p for p in KIT_SOURCES if Path(p).is_file()]
-    return gm, kits
-
-
-def _weights(sources: list[str]) -> list[float]:
-    """Draw MuseScore's compressed .sf3 less often: it costs several times the render time of the others."""
-    w = np.array([0.5 if s.endswith(".sf3") else 1.0 for s in sources])
-    return list(w / w.sum())
-
-
-def _render_part(rng, stem, k, part, song, tmp, n, sample_rate, fluidsynth, sources):
-    """One part played on a sound source drawn for it: ``(raw (n, 2) audio, source path)``.
-
-    ``sources`` = (GM soundfonts, sampled .sf2 drum kits, Hydrogen kit folders).
-    """
-    from . import drumkits
-
-    gm, kits, hydrogen_kits = sources
-    if stem == "drums" and hydrogen_kits and rng.random() < 0.5:
-        kit = str(rng.choice(list(hydrogen_kits)))
-        return drumkits.render(kit, part["events"], song["tempo"], TPB, n, sample_rate, rng), kit
-    if stem == "drums" and kits and rng.random() < 0.45:
-        source, channel, program = str(rng.choice(kits)), 0, 0
-    elif stem == "drums":
-        source, channel = str(rng.choice(gm, p=_weights(gm))), 9
-        program = int(rng.choice(DRUM_KITS)) if "FluidR3" in source else 0
-    else:
-        source, channel, program = str(rng.choice(gm, p=_weights(gm))), 0, part["program"]
-    mid = tmp / "midi" / f"{stem}-{k}.mid"
-    write_midi(mid, part["events"], song["tempo"], channel, program, 64)
-    wav = tmp / f".{stem}-{k}.render.wav"
-    raw = _fit(render_stem(mid, wav, sample_rate, fluidsynth, source), n)
-    wav.unlink()
-    return raw, source
-
-
-def _render_studio(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont, hydrogen_kits=()):
-    """The ``studio`` profile: arranged parts, a sound source per part, a mixing chain per part and on the bus.
-
-    With ``hydrogen_kits`` (folders of Hydrogen drum kits), half the drum
-    parts play recorded samples of one of those kits instead of a soundfont.
-    Without them the random draws, and so the songs, are those of earlier
-    versions for the same seed.
-    """
-    from .compose import compose_studio
-    from .mixing import bus, process_part
-
-    song = compose_studio(rng, seconds)
-    gm, kits = studio_sources()
-    sources = (gm or [soundfont], kits, hydrogen_kits)
-    levels = {"vocals": 0.0, "drums": -1.0, "bass": -3.0, "other": -3.0}
-    audio, used = {}, {}
-    for s in stems:
-        total = np.zeros((n, 2), np.float32)
-        used[s] = []
-        for k, part in enumerate(song["parts"][s]):
-            raw, source = _render_part(rng, s, k, part, song, tmp, n, sample_rate, fluidsynth, sources)
-            if not np.any(raw):
-                continue
-            wet = process_part(rng, raw, sample_rate, s, part["program"])
-            total += _at_level(wet, float(rng.uniform(-7, 0)) if k else 0.0)
-            used[s].append({"part": part["name"], "program": part["program"], "source": Path(source).name})
-        audio[s] = _at_level(total, levels[s] + float(rng.uniform(-4, 4)))
-    audio, bus_settings = bus(rng, audio, sample_rate)
-    meta = {k: v for k, v in song.items() if k != "parts"}
-    meta.update(parts=used, bus=bus_settings)
-    return audio, meta
 
 
 def generate_track(
@@ -349,9 +69,9 @@ def generate_track(
     n = int(round(seconds * sample_rate))
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_dir))
     if profile == "studio":
-        render = functools.partial(_render_studio, hydrogen_kits=tuple(hydrogen_kits))
+        render = functools.partial(render_studio, hydrogen_kits=tuple(hydrogen_kits))
     else:
-        render = _render_basic
+        render = render_basic
     try:
         (tmp / "midi").mkdir()
         audio, meta = render(rng, seconds, stems, tmp, n, sample_rate, fluidsynth, soundfont)

@@ -8,7 +8,9 @@
 - :mod:`.spectral` / :mod:`.waveform`: a spectrogram or waveform model as a
   ``segments -> stems`` function;
 - :mod:`.separator`: :class:`Separator`, the in-memory and streaming API;
-- :mod:`.stemfiles`: one file in, one file per stem out (names, codecs, clipping, atomic commit).
+- :mod:`.stemfiles`: one file in, one file per stem out; :mod:`.outputs`: their names;
+  :mod:`.output_format`: stems at the input's rate and layout; :mod:`.stem_sink`: writing,
+  clipping and the all-or-nothing commit; :mod:`.disk_space`: refusing a track that cannot fit.
 
 TensorFlow is imported only when a model first runs.
 """

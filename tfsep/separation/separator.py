@@ -17,8 +17,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from ..audio.arrays import check_array_rate, check_waveform
 from ..audio.channels import remix, restore_channels
-from ..audio.io import check_array_rate, check_waveform, resample
+from ..audio.resampling import resample
 from ..console.interrupts import deferred
 from ..errors import AudioError, ModelError
 from ..models import TfsepModel

@@ -20,8 +20,9 @@ from collections import deque
 
 import numpy as np
 
+from ..audio.arrays import MAX_ARRAY_CHANNELS, check_array_rate, first_non_finite
 from ..audio.channels import remix, restore_channels
-from ..audio.io import MAX_ARRAY_CHANNELS, RESAMPLE_QUALITY, check_array_rate, first_non_finite
+from ..audio.resampling import RESAMPLE_QUALITY
 from ..errors import AudioError, TfsepError
 from .stream_plan import StreamPlan
 

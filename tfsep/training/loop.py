@@ -1,19 +1,8 @@
-"""The training loop: a custom ``strategy.run`` step under any ``tf.distribute`` strategy.
+"""The training loop: a run's state built once, then steps, validation and checkpoints on schedule.
 
-Keras 3's ``fit`` fails under ``MultiWorkerMirroredStrategy``
-(keras-team/keras#20585), so the step is written out: each replica computes
-its per-example losses, averages them over the global batch, and the Keras
-optimizer all-reduces the gradients.
-
-A run directory holds::
-
-    config.json, model.weights.h5   a tfsep model directory (best validation weights,
-                                    or the last ones if never validated): `tfsep separate -m RUN_DIR`
-    checkpoints/                    tf.train.CheckpointManager: model, optimizer, step,
-                                    validation state (best SDR, early stopping, LR plateau)
-    best.weights.h5                 weights at the best validation SDR so far
-    logs/                           TensorBoard: losses, learning rate, validation SDR, audio
-    history.json                    validation results per step
+The step itself is :mod:`.step`'s (a custom ``strategy.run`` step: Keras 3's
+``fit`` fails under ``MultiWorkerMirroredStrategy``), the strategy
+:mod:`.strategy`'s, and what the run directory holds :mod:`.rundir`'s.
 
 The data position is the step: the pipeline draws example ``i`` from
 ``default_rng([seed, i])`` (see :mod:`tfsep.data.pipeline`), so a resumed run
@@ -26,7 +15,6 @@ has already updated the weights), and the run stops there with a checkpoint.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import time
@@ -38,71 +26,21 @@ from ..config import load_config
 from ..config.budget import check_training_memory
 from ..errors import ConfigError, TfsepError
 from ..pretrained import copy_weights_from
-from ..pretrained.modeldir import stored_part, write_model_files
+from ..pretrained.modeldir import stored_part
 from .precision import global_policy
+from .rundir import (
+    BEST_WEIGHTS,
+    CHECKPOINT_DIR,
+    check_run_dir,
+    prepare_out_dir,
+    save_weights_atomic,
+    write_atomic,
+    write_model_dir,
+)
 from .signals import StopSignals
-
-CHECKPOINT_DIR = "checkpoints"
-BEST_WEIGHTS = "best.weights.h5"
-
-
-class RunDirError(TfsepError):
-    """The run directory cannot be used as asked (exists without --resume, holds another model)."""
-
-
-def choose_strategy(name: str):
-    """``auto``: MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored on several GPUs, else default."""
-    import tensorflow as tf
-
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    n_workers = sum(len(v) for k, v in tf_config.get("cluster", {}).items() if k in ("chief", "worker"))
-    if name == "multi_worker" or (name == "auto" and n_workers > 1):
-        if not tf_config:
-            raise ConfigError("training.strategy 'multi_worker' needs the TF_CONFIG environment variable")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def _worker_role(strategy) -> tuple[bool, str]:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True, "chief"
-    task_type, task_id = resolver.task_type, resolver.task_id or 0
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief)
-    return chief, f"{task_type}-{task_id}"
-
-
-def _freeze_batch_norm(model) -> int:
-    """Put every BatchNormalization layer (nested models too) in inference mode, untrained; returns how many."""
-    import keras
-
-    from ..models import leaf_layers
-
-    frozen = 0
-    for layer in leaf_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-            frozen += 1
-    return frozen
-
-
-def _model_section(cfg: dict) -> dict:
-    return {k: cfg[k] for k in ("stems", "sample_rate", "n_channels", "frame_length", "frame_step", "F", "model")}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _save_weights_atomic(model, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # keras wants the .weights.h5 suffix
-    model.save_weights(str(tmp))
-    os.replace(tmp, path)
+from .step import freeze_batch_norm, make_optimizer, make_train_step
+from .strategy import start_strategy
+from .validation import validate_excerpts
 
 
 class _StepRate:
@@ -164,7 +102,7 @@ class Trainer:
         self.hooks = list(hooks)
         self.keep_worker_dirs = keep_worker_dirs
         self._log = log or (lambda msg: None)
-        self._check_run_dir()
+        check_run_dir(self.run_dir, self.config, self.resume)
         # Datasets are opened before TensorFlow starts: a wrong path fails in a second.
         from ..data.pipeline import open_datasets, open_stem_pools
 
@@ -182,17 +120,17 @@ class Trainer:
 
         # Then the run's state, once, in the order numerics need (TensorFlow starts here).  Keras' global
         # dtype policy is the run's only while the state is built and while run() steps: the caller's after.
-        self.strategy, self.is_chief, self.role, self.policy, notes = self._start_strategy()
+        self.strategy, self.is_chief, self.role, self.policy, notes = start_strategy(self.config)
         for note in notes:
             self.log(note)
         with global_policy(self.policy):
             self.task = make_task(self.config)
-            self.out_dir = self._prepare_out_dir()
+            self.out_dir = prepare_out_dir(self.run_dir, self.config, self.is_chief, self.role)
             with self.strategy.scope():
                 self.model = build_model(self.config)
                 if self.tr["freeze_batch_norm"]:
-                    _freeze_batch_norm(self.model)
-                self.optimizer = self._make_optimizer()
+                    freeze_batch_norm(self.model)
+                self.optimizer = make_optimizer(self.tr, self.policy)
                 self.optimizer.build(self.model.trainable_variables)
                 self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.tracker = ValidationTracker(self.config)
@@ -200,28 +138,13 @@ class Trainer:
             self.start = self._step()
             if self.stop_step:
                 self.sampler, self.valid, self.batches = self._build_datasets()
-                self.train_step = self._make_train_step()
+                self.train_step = make_train_step(self.strategy, self.model, self.optimizer, self.task, self.config)
                 self.summaries, self.separate, self.history_path, self.history = self._open_logs()
             else:  # no steps: the run directory becomes a model directory of the starting weights
                 self.sampler, self.valid, self.batches, self.train_step = None, [], None, None
                 self.summaries, self.separate, self.history_path, self.history = None, None, None, []
         self._stop = None  # the StopSignals of the loop, while it runs
         self._in_step = False  # between a weight update and the step's count (a checkpoint must wait)
-
-    def _check_run_dir(self):
-        ckpt = self.run_dir / CHECKPOINT_DIR
-        has_ckpt = ckpt.is_dir() and any(ckpt.iterdir())
-        if has_ckpt and not self.resume:
-            raise RunDirError(
-                f"{self.run_dir}: already holds a training run; pass --resume to continue it or choose another directory"
-            )
-        saved = self.run_dir / "config.json"
-        if self.resume and saved.is_file():
-            old = load_config(saved)
-            if _model_section(old) != _model_section(self.config):
-                raise RunDirError(
-                    f"{self.run_dir}: was trained with another model/audio config; resume with the same config"
-                )
 
     def log(self, msg):
         if not self.quiet and self.is_chief:
@@ -256,55 +179,7 @@ class Trainer:
             "role": self.role,
         }
 
-    # -- state: strategy, model, optimizer, checkpoint ---------------------------------------------
-
-    def _start_strategy(self):
-        """``(strategy, is_chief, role, dtype policy, notes to log)``; sets the random seed before any weight is drawn."""
-        import keras
-
-        from .precision import choose_policy
-
-        tr = self.tr
-        strategy = choose_strategy(tr["strategy"])
-        is_chief, role = _worker_role(strategy)
-        policy, note = choose_policy(tr["mixed_precision"])
-        notes = [note] if note else []
-        if policy == "mixed_float16" and self.config["model"].get("params", {}).get("input_scale") == "linear":
-            notes.append(
-                "mixed_float16 with linear magnitudes: loud music can overflow float16 inside the U-Net; "
-                'prefer training.mixed_precision "bfloat16" (GPUs of compute capability 8.0+) or input_scale "log"'
-            )
-        keras.utils.set_random_seed(tr["random_seed"])
-        n_rep = strategy.num_replicas_in_sync
-        if tr["batch_size"] % n_rep:
-            raise ConfigError(f"training.batch_size ({tr['batch_size']}) must be a multiple of the {n_rep} replicas")
-        return strategy, is_chief, role, policy, notes
-
-    def _prepare_out_dir(self) -> Path:
-        """The chief writes into the run directory, other workers into their own ``.worker-<role>``."""
-        out_dir = self.run_dir if self.is_chief else self.run_dir / f".worker-{self.role}"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if self.is_chief:
-            _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
-        return out_dir
-
-    def _make_optimizer(self):
-        """The configured Keras optimizer (loss-scaled under float16); call inside the strategy scope."""
-        import keras
-
-        from .precision import needs_loss_scaling
-
-        tr = self.tr
-        opt_kwargs = {"learning_rate": tr["learning_rate"]}
-        if tr["clipnorm"]:
-            opt_kwargs["global_clipnorm"] = tr["clipnorm"]
-        if tr["optimizer"] == "adam":
-            optimizer = keras.optimizers.Adam(**opt_kwargs)
-        elif tr["optimizer"] == "adamw":
-            optimizer = keras.optimizers.AdamW(weight_decay=tr["weight_decay"], **opt_kwargs)
-        else:
-            optimizer = keras.optimizers.SGD(momentum=0.9, **opt_kwargs)
-        return keras.optimizers.LossScaleOptimizer(optimizer) if needs_loss_scaling(self.policy) else optimizer
+    # -- state: checkpoint -------------------------------------------------------------------------
 
     def _open_checkpoints(self):
         """``(checkpoint manager, restored?)``: the latest checkpoint restored on resume (else ``warm_start`` applied)."""
@@ -344,7 +219,7 @@ class Trainer:
         latest = self.manager.latest_checkpoint
         return int(latest.rsplit("-", 1)[1]) if latest else self.start
 
-    # -- data and the distributed step -------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------------------
 
     def _build_datasets(self):
         """``(sampler, validation excerpts, batches)``: the training batches from the checkpointed step on.
@@ -373,47 +248,6 @@ class Trainer:
             return ds.unbatch().batch(per_replica, drop_remainder=True) if per_pipeline != per_replica else ds
 
         return sampler, valid, self.strategy.distribute_datasets_from_function(dataset_fn)
-
-    def _make_train_step(self):
-        """Build the distributed step.
-
-        Returns:
-            a ``tf.function`` mapping a distributed batch to the global mean loss, after one optimizer update.
-        """
-        import tensorflow as tf
-
-        from .tasks import stem_weights
-
-        strategy, model, optimizer, task = self.strategy, self.model, self.optimizer, self.task
-        G, n_rep = self.tr["batch_size"], strategy.num_replicas_in_sync
-        weights = tf.constant(stem_weights(self.config))
-        stat_vars = [
-            v for v in model.non_trainable_variables if "seed_generator" not in v.path and v.dtype.startswith("float")
-        ]
-
-        def replica_step(mixture, stems):
-            with tf.GradientTape() as tape:
-                per_example = task.loss(model, mixture, stems, weights, training=True)
-                # Averaged over the global batch: the optimizer's all-reduce sums the replicas' gradients.
-                loss = tf.nn.compute_average_loss(per_example, global_batch_size=G)
-                scaled = optimizer.scale_loss(loss)
-            grads = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            if n_rep > 1:
-                # Batch-norm statistics are per replica (Keras makes them unaggregated):
-                # average them every step so every replica and worker holds the
-                # statistics of the global batch, and checkpoints agree.
-                ctx = tf.distribute.get_replica_context()
-                for v in stat_vars:
-                    v.assign(ctx.all_reduce(tf.distribute.ReduceOp.MEAN, tf.identity(v)))
-            return loss
-
-        @tf.function
-        def train_step(batch):
-            per_replica = strategy.run(replica_step, args=batch)
-            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-
-        return train_step
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -517,9 +351,9 @@ class Trainer:
         self.history.append(
             {"step": step, "sdr": mean, "sdr_per_stem": per_stem, "train_loss": loss, "learning_rate": lr}
         )
-        _write_atomic(self.history_path, json.dumps(self.history, indent=1))
+        write_atomic(self.history_path, json.dumps(self.history, indent=1))
         if improved:
-            _save_weights_atomic(stored_part(self.model, self.config), self.out_dir / BEST_WEIGHTS)
+            save_weights_atomic(stored_part(self.model, self.config), self.out_dir / BEST_WEIGHTS)
         if not self.quiet and self.is_chief:
             per_stem_text = ", ".join(f"{s} {v:.2f}" for s, v in per_stem.items())
             bar.write(f"step {step}: validation SDR {mean:.2f} dB ({per_stem_text})" + (" *" if improved else ""))
@@ -531,39 +365,23 @@ class Trainer:
         Returns:
             the mean SDR over stems and the SDR per stem (each averaged over excerpts), in dB.
         """
-        import tensorflow as tf
-
-        from ..evaluation.metrics import global_sdr
-
-        stems = self.config["stems"]
-        sdrs = {s: [] for s in stems}
-        for k, ex in enumerate(self.valid):
-            est = np.asarray(self.separate(tf.constant(ex["mixture"][None])))[0]
-            for i, s in enumerate(stems):
-                sdrs[s].append(global_sdr(ex[s], est[i]))
-            if k < self.tr["audio_summaries"]:
-                for i, s in enumerate(stems):
-                    self.summaries.audio(step, f"validation/{ex['name']}/{s}", est[i])
-                if not self.history:  # the mixture does not change: once per run directory
-                    self.summaries.audio(step, f"validation/{ex['name']}/mixture", ex["mixture"])
-        per_stem = {s: float(np.mean(v)) for s, v in sdrs.items()}
-        mean = float(np.mean(list(per_stem.values())))
-        self.summaries.scalars(
-            step, {"validation/sdr": mean, **{f"validation/sdr_{s}": v for s, v in per_stem.items()}}
+        # The mixtures do not change: their audio once per run directory.
+        return validate_excerpts(
+            self.separate,
+            self.valid,
+            self.config["stems"],
+            self.summaries,
+            step,
+            self.tr["audio_summaries"],
+            mixture_audio=not self.history,
         )
-        return mean, per_stem
 
     def _save_final(self, final_step: int) -> None:
         """Checkpoint the last step (unless just done) and turn the run directory into a model directory."""
         latest = self.manager.latest_checkpoint
         if latest is None or not latest.endswith(f"-{final_step}"):
             self.save_checkpoint()
-        self._write_model(self.model, self.out_dir)
-
-    def _write_model(self, model, out_dir: Path):
-        """The run directory becomes a tfsep model directory: best validation weights (else the last)."""
-        best = out_dir / BEST_WEIGHTS
-        write_model_files(out_dir, self.config, model, weights_from=best if best.is_file() else None)
+        write_model_dir(self.out_dir, self.config, self.model)
 
 
 def train(config, run_dir, **kwargs) -> dict:
