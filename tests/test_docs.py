@@ -270,3 +270,17 @@ def test_python_snippets_run(page, snippet_folder, capsys):
         code = compile("\n" * (first - 1) + text, str(ROOT / page), "exec")
         exec(code, namespace)  # a failure's traceback names the page and the line
     assert (snippet_folder / "separated" / "song").is_dir()
+
+
+def test_the_version_lives_in_one_place_and_the_changelog_names_it():
+    from click.testing import CliRunner
+
+    from tfsep import __version__
+    from tfsep.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"tfsep, version {__version__}"
+    assert "version = attr: tfsep.__version__" in (ROOT / "setup.cfg").read_text()
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d\d-\d\d$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert releases and releases[0] == __version__, "CHANGELOG.md's newest release is not tfsep.__version__"
+    assert releases == sorted(releases, key=lambda v: tuple(map(int, v.split("."))), reverse=True)

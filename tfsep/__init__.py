@@ -4,7 +4,7 @@ Heavy imports (TensorFlow) are deferred: ``import tfsep`` stays cheap so the
 CLI starts fast; ``Separator`` and ``load_model`` import TensorFlow on use.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.13.0"
 
 from .console import quiet as _quiet  # noqa: E402
 from .errors import TfsepError  # noqa: E402
