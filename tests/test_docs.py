@@ -1,7 +1,7 @@
 """Docs that cannot drift: every command, snippet, figure table and path in the README and docs/ is checked.
 
-- every ``tfsep ...`` command in a code block (README.md, docs/, recipes/)
-  names real commands and options, with values a choice or number option
+- every ``tfsep ...`` command in a code block or inline code (README.md,
+  docs/, recipes/) names real commands and options, with values a choice or number option
   accepts;
 - the Python snippets of README.md and docs/api.md run as written, on a few
   seconds of real music (tiny random models stand in for the pretrained ones);
@@ -92,10 +92,17 @@ def documented_commands():
             if lang in ("sh", "bash", "shell", "console", "text"):
                 for number, line in shell_lines(text, first):
                     found += [(f"{rel(page)}:{number}", argv) for argv in tfsep_commands(line)]
+        # Inline, in prose: `tfsep models`, `tfsep separate --quality best` (an option may be named without value).
+        for match in re.finditer(r"`(tfsep [^`]+)`", page.read_text()):
+            number = page.read_text().count("\n", 0, match.start()) + 1
+            found += [(f"{rel(page)}:{number}", [*argv, INLINE]) for argv in tfsep_commands(match.group(1))]
     for script in SCRIPTS:
         for number, line in shell_lines(script.read_text(), 1):
             found += [(f"{rel(script)}:{number}", argv) for argv in tfsep_commands(line)]
     return found
+
+
+INLINE = "<named in prose>"  # the end of an inline mention: an option before it may go without its value
 
 
 def _placeholder(value: str) -> bool:
@@ -110,7 +117,7 @@ def check_command(argv: list[str], root: click.Command | None = None) -> list[st
     while i < len(argv):
         token = argv[i]
         i += 1
-        if token in ("-h", "--help"):
+        if token in ("-h", "--help", INLINE):
             continue
         if token.startswith("-") and token != "-":
             name, eq, value = token.partition("=")
@@ -121,6 +128,8 @@ def check_command(argv: list[str], root: click.Command | None = None) -> list[st
             if isinstance(option, click.Option) and (option.is_flag or option.count):
                 continue
             if not eq:
+                if i < len(argv) and argv[i] == INLINE:
+                    break
                 if i >= len(argv):
                     problems.append(f"{name} of '{' '.join(path)}' needs a value")
                     break
