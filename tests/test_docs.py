@@ -252,26 +252,30 @@ def test_the_figure_table_check_fails_on_a_table_with_no_bench(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def snippet_folder(tmp_path_factory, music):
-    """A folder with ``song.wav`` (3 s of real music); model names resolve to tiny random models."""
-    root = tmp_path_factory.mktemp("snippets")
-    home = root / "model_home"
+def snippet_models(tmp_path_factory):
+    """A model home where the names the snippets use resolve to tiny random models."""
+    home = tmp_path_factory.mktemp("snippet_models")
     _build_model_dir(dict(TINY_CONFIG, name="2stems"), home / "2stems")
     _build_model_dir(dict(TINY4_CONFIG, name="4stems-lite"), home / "4stems-lite")
-    work = root / "work"
+    return home
+
+
+@pytest.fixture
+def snippet_folder(snippet_models, music, tmp_path, monkeypatch):
+    """A fresh folder with ``song.wav`` (3 s of real music) to run one page's snippets in."""
+    monkeypatch.setenv("TFSEP_MODEL_HOME", str(snippet_models))
+    monkeypatch.setenv("TFSEP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TFSEP_NO_PIP", "1")
+    monkeypatch.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")
+    work = tmp_path / "work"
     work.mkdir()
     sf.write(work / "song.wav", np.asarray(music), 44100, subtype="PCM_16")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TFSEP_MODEL_HOME", str(home))
-        mp.setenv("TFSEP_CACHE", str(root / "cache"))
-        mp.setenv("TFSEP_NO_PIP", "1")
-        mp.setenv("TFSEP_RELEASE_URL", "http://127.0.0.1:9/unreachable")
-        mp.chdir(work)
-        yield work
+    monkeypatch.chdir(work)
+    return work
 
 
 @pytest.mark.parametrize("page", ["README.md", "docs/api.md"])
-def test_python_snippets_run(page, snippet_folder, capsys):
+def test_python_snippets_run(page, snippet_folder):
     blocks = [(first, text) for lang, first, text in code_blocks(ROOT / page) if lang == "python"]
     assert len(blocks) >= 2
     namespace = {"__name__": "__snippet__"}
