@@ -1,8 +1,8 @@
 """What tfsep reads and writes, and the external tools it needs for it.
 
 The constants and the ffmpeg helpers that the reader (:mod:`.io`) and the
-writer (:mod:`.writer`) share: supported extensions and codecs, sample
-formats per bit depth, ffmpeg encoders, and one-line error text.
+writer (:mod:`.writer`, :mod:`.encoding`) share: supported extensions and
+codecs, sample formats per bit depth, ffmpeg encoders, and one-line error text.
 """
 
 import functools

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from ..audio.writer import process_alive
+from ..audio.partials import process_alive
 from ..errors import OutputError
 from .inputs import is_remote, local_path
 from .manifest import base_row, row_uri, write_atomic

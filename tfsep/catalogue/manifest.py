@@ -27,7 +27,7 @@ import shutil
 import tempfile
 
 from .. import __version__
-from ..audio.writer import process_alive
+from ..audio.partials import process_alive
 from ..console.interrupts import track_temp, untrack_temp
 from ..errors import OutputError, TfsepError, error_gist, internal_error
 from .inputs import is_remote, local_path

@@ -181,7 +181,7 @@ def _sweep(output) -> None:
     """Remove the temps of stopped workers: partial stems, row temps, scratch folders."""
     import time
 
-    from ..audio.writer import sweep_partials
+    from ..audio.partials import sweep_partials
     from ..catalogue.handler import sweep_scratch
     from ..catalogue.manifest import sweep_row_temps
 

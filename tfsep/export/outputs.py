@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..audio.writer import unwritable_reason
+from ..audio.write_errors import unwritable_reason
 from ..errors import OutputError
 
 

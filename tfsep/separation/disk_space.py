@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from ..audio.writer import parse_bitrate
+from ..audio.encoding import parse_bitrate
 from ..errors import OutputError
 
 

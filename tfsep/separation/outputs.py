@@ -11,7 +11,7 @@ import string
 from pathlib import Path
 
 from ..audio.codecs import SUPPORTED_OUTPUT_CODECS
-from ..audio.writer import unwritable_reason
+from ..audio.write_errors import unwritable_reason
 from ..errors import OutputError
 
 DEFAULT_TEMPLATE = "{track}/{stem}.{codec}"
@@ -102,7 +102,7 @@ def output_paths(input_path, output_dir, stems, template=DEFAULT_TEMPLATE, codec
 
 
 # File systems take names of at most 255 bytes; a stem's temp name adds a dot, ".pass1-<pid>-<8>" and
-# ".s24.wav" to its own (audio.writer.partial_file).
+# ".s24.wav" to its own (audio.partials.partial_file).
 NAME_MAX = 255
 TEMP_NAME_EXTRA = 40
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..audio import codecs
 from ..audio import io as audio_io
 from ..audio.channels import output_channels
-from ..audio.writer import check_encoding, parse_bitrate
+from ..audio.encoding import check_encoding, parse_bitrate
 from ..errors import OutputError, TfsepError
 from .outputs import DEFAULT_TEMPLATE, check_writable, output_paths, refuse_inputs, template_codec
 

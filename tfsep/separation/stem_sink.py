@@ -15,14 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.writer import (
-    AudioWriter,
-    apply_clip,
-    disk_error,
-    forget_partial,
-    partial_file,
-    remove_partial_dir,
-)
+from ..audio.partials import forget_partial, partial_file, remove_partial_dir
+from ..audio.write_errors import disk_error
+from ..audio.writer import AudioWriter, apply_clip
 from ..console.interrupts import critical, track_new_dirs, untrack_new_dirs
 from ..errors import OutputError
 from .outputs import missing_dirs

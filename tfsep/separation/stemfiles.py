@@ -14,8 +14,9 @@ import time
 
 from ..audio import codecs
 from ..audio import io as audio_io
+from ..audio.encoding import check_encoding
+from ..audio.partials import sweep_partials
 from ..audio.resampling import output_frames
-from ..audio.writer import check_encoding, sweep_partials
 from ..console.progress import stderr_is_terminal
 from ..errors import OutputError, TfsepError
 from .disk_space import check_free_space, disk_space_needed
