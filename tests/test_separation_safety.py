@@ -406,3 +406,21 @@ def test_rescale_temps_are_compact_where_the_output_keeps_less(tmp_path, bit_dep
         assert np.abs(y[11:] - x[11:]).max() < 2.0**-16  # finer than a 16-bit output's step
     else:
         np.testing.assert_array_equal(y, x)
+
+
+def test_a_hard_stop_removes_a_temp_made_but_not_yet_registered(tmp_path):
+    """A worker stopped between creating a temp and registering it (or after the first sweep) leaves nothing."""
+    child = f"""
+import os
+from tfsep.audio import partials
+from tfsep.console import interrupts
+partials.track_temp = lambda *a, **k: None  # as if the stop came before the temp was registered
+made = partials.partial_file({str(tmp_path / "out" / "vocals.wav")!r}, ".pass1-")
+assert os.path.exists(made)
+open({str(tmp_path / "out" / "vocals.wav.keep-me")!r}, "w").close()  # not a temp of ours
+interrupts.hard_stop("stopped", 1)
+"""
+    (tmp_path / "out").mkdir()
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["vocals.wav.keep-me"]  # temp and .tfsep-partial gone

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 
-from ..console.interrupts import process_stat, track_temp, untrack_temp
+from ..console.interrupts import process_stat, track_temp, track_temp_marker, untrack_temp
 
 PARTIAL_DIR = ".tfsep-partial"
 # A temp this old is stale whatever its process id says (ids are reused; shared folders span machines).
@@ -27,6 +27,7 @@ def partial_file(target, kind: str, suffix: str = "") -> str:
     """
     target = os.path.abspath(os.fspath(target))
     folder = os.path.join(os.path.dirname(target), PARTIAL_DIR)
+    track_temp_marker(folder, f"{kind}{os.getpid()}-")  # a hard stop before track_temp below still finds it
     os.makedirs(folder, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}{kind}{os.getpid()}-", suffix=suffix, dir=folder)
     track_temp(path, folder)  # a hard stop (a signal during a long model call) removes it

@@ -77,6 +77,15 @@ def untrack_temp(path) -> None:
 
 
 _new_dirs: dict[str, None] = {}  # folders a run made for outputs not yet published (removed if empty)
+# folder -> name markers: every file there whose name holds one is this process's temp.  A temp is
+# created before it can be registered, so a hard stop between the two would miss it; the marker does not.
+_temp_markers: dict[str, set[str]] = {}
+
+
+def track_temp_marker(folder, marker: str) -> None:
+    """Before making temps in ``folder``: a hard stop removes every file there whose name holds ``marker``."""
+    with _temps_lock:
+        _temp_markers.setdefault(os.path.abspath(os.fspath(folder)), set()).add(marker)
 
 
 def track_new_dirs(folders) -> None:
@@ -98,6 +107,10 @@ def remove_temps() -> int:
         folders = sorted(_new_dirs, key=len, reverse=True)  # deepest first
         _temps.clear()
         _new_dirs.clear()
+        markers = [(folder, tuple(names)) for folder, names in _temp_markers.items()]
+    for folder, names in markers:  # made, perhaps not registered yet
+        with contextlib.suppress(OSError):
+            items += [(os.path.join(folder, f), folder) for f in os.listdir(folder) if any(m in f for m in names)]
     removed = 0
     for path, folder in items:
         with contextlib.suppress(OSError):
@@ -106,7 +119,7 @@ def remove_temps() -> int:
         if folder is not None:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-    for folder in folders:
+    for folder in [*(folder for folder, _ in markers), *folders]:  # .tfsep-partial before its parent
         with contextlib.suppress(OSError):
             os.rmdir(folder)
     return removed
@@ -252,6 +265,7 @@ def hard_stop(message: str = "interrupted", code: int = EXIT_INTERRUPTED) -> Non
                 fn()
         announce(message)
         with stderr_lock:  # an orderly announcement in progress ends first
+            remove_temps()  # the main thread runs on meanwhile: what it made since the first sweep
             os._exit(code)
 
 
