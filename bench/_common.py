@@ -20,14 +20,17 @@ def falcon_path() -> str:
     return os.path.join(os.path.dirname(stempeg.__file__), "data", "The Easton Ellises - Falcon 69.stem.mp4")
 
 
+def looped(audio: np.ndarray, n: int) -> np.ndarray:
+    """``audio`` ``(samples, channels)`` repeated end to end and cut to ``n`` samples."""
+    return np.tile(audio, (-(-n // len(audio)), 1))[:n]
+
+
 def falcon_mixture(seconds: float) -> np.ndarray:
     """The Falcon 69 mixture (6 s of real music), looped to ``seconds``: float32 ``(n, 2)`` at 44.1 kHz."""
     from tfsep.audio import io
 
     wave, sr = io.load(falcon_path(), sample_rate=SAMPLE_RATE)
-    n = int(round(seconds * SAMPLE_RATE))
-    reps = -(-n // len(wave))
-    return np.ascontiguousarray(np.tile(wave, (reps, 1))[:n], dtype=np.float32)
+    return np.ascontiguousarray(looped(wave, int(round(seconds * SAMPLE_RATE))), dtype=np.float32)
 
 
 def timed(fn, *args):

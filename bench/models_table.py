@@ -22,7 +22,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import SAMPLE_RATE, machine, median, time_alternating  # noqa: E402
+from _common import SAMPLE_RATE, looped, machine, median, time_alternating  # noqa: E402
 from musdb7_4stems import test_tracks  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def main():
     tracks = test_tracks(args.musdb, None)
     long = np.concatenate([mix for _, _, mix in tracks])
     n = int(args.seconds * SAMPLE_RATE)
-    timing = np.tile(long, (-(-n // len(long)), 1))[:n].astype(np.float32)
+    timing = looped(long, n).astype(np.float32)
 
     separators = {name: Separator(load_model(name)) for name in args.models.split(",")}
     methods = {name: (lambda x, sep=sep: sep.separate(x, SAMPLE_RATE)) for name, sep in separators.items()}

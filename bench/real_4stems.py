@@ -31,7 +31,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _common import falcon_path  # noqa: E402
+from _common import falcon_path, looped  # noqa: E402
 
 STEMS = ("vocals", "drums", "bass", "other")
 SONGS = "/usr/share/games/fretsonfire/data/songs"
@@ -56,7 +56,7 @@ def falcon(loop_seconds: float = 0.0):
     refs = {s: stems[s] for s in STEMS}
     if loop_seconds:
         n = int(loop_seconds * sr)
-        refs = {s: np.tile(a, (-(-n // len(a)), 1))[:n] for s, a in refs.items()}
+        refs = {s: looped(a, n) for s, a in refs.items()}
     mix = np.sum([refs[s] for s in STEMS], axis=0).astype(np.float32)
     return refs, mix, sr
 

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _common import SAMPLE_RATE, machine, median, time_alternating  # noqa: E402
+from _common import SAMPLE_RATE, looped, machine, median, time_alternating  # noqa: E402
 
 DEFAULT_METHODS = "2stems:compatible,2stems:fast,2stems:default,2stems-fast:fast,2stems-fast:default"
 
@@ -55,7 +55,7 @@ def music(musdb: str | None, seconds: float):
         scored = [(truth, mix)]
     long = np.concatenate([mix for _, mix in scored])
     n = int(seconds * SAMPLE_RATE)
-    return np.tile(long, (-(-n // len(long)), 1))[:n].astype(np.float32), scored
+    return looped(long, n).astype(np.float32), scored
 
 
 def main():

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _common import SAMPLE_RATE, falcon_path, machine, median, sdr, time_alternating  # noqa: E402
+from _common import SAMPLE_RATE, falcon_path, looped, machine, median, sdr, time_alternating  # noqa: E402
 
 
 def falcon_truth(seconds: float):
@@ -34,7 +34,7 @@ def falcon_truth(seconds: float):
 
     stems, _ = load_stems(falcon_path(), sample_rate=SAMPLE_RATE)
     n = int(round(seconds * SAMPLE_RATE))
-    loop = {k: np.tile(v, (-(-n // len(v)), 1))[:n] for k, v in stems.items()}
+    loop = {k: looped(v, n) for k, v in stems.items()}
     truth = {"vocals": loop["vocals"], "accompaniment": loop["drums"] + loop["bass"] + loop["other"]}
     return truth, (truth["vocals"] + truth["accompaniment"]).astype(np.float32)
 
