@@ -93,8 +93,9 @@ def documented_commands():
                 for number, line in shell_lines(text, first):
                     found += [(f"{rel(page)}:{number}", argv) for argv in tfsep_commands(line)]
         # Inline, in prose: `tfsep models`, `tfsep separate --quality best` (an option may be named without value).
-        for match in re.finditer(r"`(tfsep [^`]+)`", page.read_text()):
-            number = page.read_text().count("\n", 0, match.start()) + 1
+        content = page.read_text()
+        for match in re.finditer(r"`(tfsep [^`]+)`", content):
+            number = content.count("\n", 0, match.start()) + 1
             found += [(f"{rel(page)}:{number}", [*argv, INLINE]) for argv in tfsep_commands(match.group(1))]
     for script in SCRIPTS:
         for number, line in shell_lines(script.read_text(), 1):

@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tfsep.cli.reference docs/cli.md", file=sys.stderr)
         return 2
     page = Path(argv[0])
-    updated = splice(page.read_text(), reference())
-    if updated != page.read_text():
+    text = page.read_text()
+    updated = splice(text, reference())
+    if updated != text:
         page.write_text(updated)
         print(f"{page}: command reference regenerated")
     return 0
